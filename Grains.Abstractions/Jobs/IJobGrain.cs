@@ -1,0 +1,31 @@
+using Regatta.Runs;
+
+namespace Regatta.Jobs;
+
+/// <summary>One unit of work. Key: job id.</summary>
+[Alias("regatta.IJobGrain")]
+public interface IJobGrain : IGrainWithStringKey
+{
+    /// <summary>Opens the job (idempotent for the same record).</summary>
+    [Alias("Open")] Task<JobRecord> Open(JobRecord job);
+    /// <summary>The worker reports the outcome; the job closes and its run and worker are told.</summary>
+    [Alias("Complete")] Task<JobRecord> Complete(string workerId, JobOutcome outcome);
+    /// <summary>The coordinator closes the job (timeout, cancel, refused update).</summary>
+    [Alias("Close")] Task<JobRecord> Close(JobResult result, string? error);
+    [Alias("Get")] Task<JobRecord?> Get();
+}
+
+/// <summary>Paged job history of one owner: key "run/{id}" or "worker/{id}".</summary>
+[Alias("regatta.IJobHistoryGrain")]
+public interface IJobHistoryGrain : IGrainWithStringKey
+{
+    [Alias("Record")] Task Record(JobSummary job);
+    /// <summary>Newest first.</summary>
+    [Alias("GetPage")] Task<Page<JobSummary>> GetPage(int skip, int take);
+}
+
+public static class JobHistoryKeys
+{
+    public static string ForRun(string runId) => "run/" + runId;
+    public static string ForWorker(string workerId) => "worker/" + workerId;
+}

@@ -1,0 +1,76 @@
+namespace Regatta.Workers;
+
+public enum ApprovalStatus { Unregistered, Pending, Approved, Rejected }
+
+public enum Liveness { Online, Busy, Standby, Offline }
+
+/// <summary>Facts a worker reports about its machine when it registers.</summary>
+[GenerateSerializer, Alias("regatta.Hardware")]
+public sealed record Hardware
+{
+    /// <summary>cpu or cuda.</summary>
+    [Id(0)] public string DeviceKind { get; init; } = "cpu";
+    [Id(1)] public string DeviceName { get; init; } = "";
+    [Id(2)] public long VramBytes { get; init; }
+    [Id(3)] public int CpuCores { get; init; }
+    [Id(4)] public long RamBytes { get; init; }
+    [Id(5)] public List<string> Capabilities { get; init; } = [];
+    [Id(6)] public string AgentVersion { get; init; } = "";
+}
+
+[GenerateSerializer, Alias("regatta.WorkerRegistration")]
+public sealed record WorkerRegistration
+{
+    [Id(0)] public string Name { get; init; } = "";
+    [Id(1)] public Hardware Hardware { get; init; } = new();
+    /// <summary>A run's join token; a worker presenting one is approved without an operator.</summary>
+    [Id(2)] public string? JoinToken { get; init; }
+    /// <summary>The run to join once approved, if any.</summary>
+    [Id(3)] public string? RunId { get; init; }
+}
+
+[GenerateSerializer, Alias("regatta.JobProgress")]
+public sealed record JobProgress(
+    [property: Id(0)] string JobId,
+    [property: Id(1)] double Fraction,
+    [property: Id(2)] string Message);
+
+[GenerateSerializer, Alias("regatta.Heartbeat")]
+public sealed record Heartbeat
+{
+    [Id(0)] public Liveness Status { get; init; } = Liveness.Online;
+    [Id(1)] public long TokensServedSinceLast { get; init; }
+    [Id(2)] public JobProgress? Progress { get; init; }
+}
+
+[GenerateSerializer, Alias("regatta.HeartbeatReply")]
+public sealed record HeartbeatReply(
+    [property: Id(0)] ApprovalStatus Approval,
+    [property: Id(1)] Liveness Liveness,
+    [property: Id(2)] int PendingAssignments,
+    [property: Id(3)] List<string> Runs,
+    [property: Id(4)] TimeSpan NextHeartbeat);
+
+[GenerateSerializer, Alias("regatta.WorkerView")]
+public sealed record WorkerView
+{
+    [Id(0)] public string WorkerId { get; init; } = "";
+    [Id(1)] public string Name { get; init; } = "";
+    [Id(2)] public Hardware Hardware { get; init; } = new();
+    [Id(3)] public ApprovalStatus Approval { get; init; }
+    [Id(4)] public Liveness Liveness { get; init; } = Liveness.Offline;
+    [Id(5)] public DateTimeOffset RegisteredAt { get; init; }
+    [Id(6)] public DateTimeOffset LastSeen { get; init; }
+    [Id(7)] public long TokensServed { get; init; }
+    [Id(8)] public int JobsDone { get; init; }
+    [Id(9)] public int JobsFailed { get; init; }
+    [Id(10)] public List<string> RecentJobs { get; init; } = [];
+    [Id(11)] public List<string> Runs { get; init; } = [];
+    [Id(12)] public JobProgress? Progress { get; init; }
+    [Id(13)] public string? RejectReason { get; init; }
+    /// <summary>Model blocks [Start, End) this worker serves for inference; null when none.</summary>
+    [Id(14)] public LayerRange? Layers { get; init; }
+}
+
+[GenerateSerializer, Alias("regatta.LayerRange")]
+public sealed record LayerRange([property: Id(0)] int Start, [property: Id(1)] int End);
