@@ -17,7 +17,8 @@ public interface IRunGrain : IGrainWithStringKey
 
     /// <summary>A worker asks to take part. It becomes a member at the next tick.</summary>
     [Alias("Join")] Task<JoinResult> Join(string workerId, string? joinToken);
-    [Alias("Leave")] Task Leave(string workerId, string reason);
+    /// <summary>A member leaves (or its worker went offline): it is dropped. One-way so a worker grain never waits on a run.</summary>
+    [Alias("Leave"), OneWay] Task Leave(string workerId, string reason);
 
     [Alias("GetView")] Task<RunView> GetView();
     [Alias("GetRounds")] Task<List<RoundRecord>> GetRounds();
@@ -64,9 +65,3 @@ public sealed class RunSpecException(IReadOnlyList<string> errors)
     [Id(0)] public List<string> Errors { get; } = [.. errors];
 }
 
-/// <summary>A request that the run's current state or stored facts do not allow (unknown id, wrong state, ...).</summary>
-[GenerateSerializer, Alias("regatta.RegattaException")]
-public sealed class RegattaException(string code, string message) : Exception(message)
-{
-    [Id(0)] public string Code { get; } = code;
-}

@@ -17,11 +17,11 @@ public interface IWorkerGrain : IGrainWithStringKey
     /// <summary>Long-poll: returns the next assignment, or null when none arrives within maxWait.</summary>
     [Alias("NextAssignment"), AlwaysInterleave] Task<Assignment?> NextAssignment(TimeSpan maxWait);
     /// <summary>A run hands this worker a job.</summary>
-    [Alias("Assign")] Task Assign(Assignment assignment);
+    [Alias("Assign"), OneWay] Task Assign(Assignment assignment);
     /// <summary>A job given to this worker closed.</summary>
     [Alias("OnJobClosed"), OneWay] Task OnJobClosed(JobRecord job);
     /// <summary>A run that this worker joined lists it as a member (or drops it).</summary>
-    [Alias("SetRunMembership")] Task SetRunMembership(string runId, bool member);
+    [Alias("SetRunMembership"), OneWay] Task SetRunMembership(string runId, bool member);
     [Alias("SetLayers")] Task SetLayers(LayerRange? layers);
 }
 

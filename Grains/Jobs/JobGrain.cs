@@ -1,0 +1,103 @@
+using Microsoft.Extensions.Logging;
+using Regatta.Jobs;
+using Regatta.Runs;
+using Regatta.Workers;
+
+namespace Regatta.Grains.Jobs;
+
+[GenerateSerializer, Alias("regatta.JobState")]
+public sealed class JobState
+{
+    [Id(0)] public JobRecord? Job { get; set; }
+}
+
+/// <summary>One job. Completion is a message: the job closes itself, then tells its run and its worker.</summary>
+public sealed class JobGrain(
+    [PersistentState("job", StoreNames.Regatta)] IPersistentState<JobState> state,
+    TimeProvider time,
+    ILogger<JobGrain> logger) : Grain, IJobGrain
+{
+    private const int MaxMetrics = 64;
+    private const int MaxErrorLength = 4000;
+
+    public async Task<JobRecord> Open(JobRecord job)
+    {
+        if (state.State.Job is { } existing) return existing; // replayed OpenJob after a crash
+        if (job.JobId != this.GetPrimaryKeyString())
+            throw new RegattaException("bad_job", $"job id '{job.JobId}' does not match grain key");
+        state.State.Job = job with { Status = JobStatus.Opened, Result = JobResult.None, OpenedAt = time.GetUtcNow() };
+        await state.WriteStateAsync();
+        await Record(state.State.Job);
+        return state.State.Job;
+    }
+
+    public async Task<JobRecord> Complete(string workerId, JobOutcome outcome)
+    {
+        var job = state.State.Job ?? throw new RegattaException("unknown_job", $"job '{this.GetPrimaryKeyString()}' does not exist");
+        if (job.WorkerId != workerId)
+            throw new RegattaException("wrong_worker", $"job '{job.JobId}' belongs to worker '{job.WorkerId}', not '{workerId}'");
+        if (job.Status == JobStatus.Closed)
+            throw new RegattaException("job_closed", $"job '{job.JobId}' is already closed ({job.Result})");
+        var error = Validate(outcome);
+        var closed = job with
+        {
+            Status = JobStatus.Closed,
+            Result = error is null && outcome.Succeeded ? JobResult.Success : JobResult.Failure,
+            ClosedAt = time.GetUtcNow(),
+            Metrics = error is null ? new Dictionary<string, double>(outcome.Metrics) : new(),
+            OutputHash = error is null ? outcome.OutputHash : null,
+            Error = error ?? Truncate(outcome.Error is null ? null : (outcome.Stage is null ? outcome.Error : $"{outcome.Stage}: {outcome.Error}")),
+        };
+        state.State.Job = closed;
+        await state.WriteStateAsync();
+        logger.LogInformation("Job {JobId} ({Kind}) closed by {WorkerId}: {Result}", closed.JobId, closed.Kind, workerId, closed.Result);
+        await Notify(closed, notifyRun: true);
+        return closed;
+    }
+
+    public async Task<JobRecord> Close(JobResult result, string? error)
+    {
+        var job = state.State.Job ?? throw new RegattaException("unknown_job", $"job '{this.GetPrimaryKeyString()}' does not exist");
+        // The coordinator may turn a reported success into a failure once it has checked the update.
+        var refusesSuccess = job.Status == JobStatus.Closed && job.Result == JobResult.Success && result == JobResult.Failure;
+        if (job.Status == JobStatus.Closed && !refusesSuccess) return job;
+        var closed = job with { Status = JobStatus.Closed, Result = result, ClosedAt = job.ClosedAt ?? time.GetUtcNow(), Error = Truncate(error) };
+        state.State.Job = closed;
+        await state.WriteStateAsync();
+        await Notify(closed, notifyRun: false);
+        return closed;
+    }
+
+    public Task<JobRecord?> Get() => Task.FromResult(state.State.Job);
+
+    private async Task Notify(JobRecord job, bool notifyRun)
+    {
+        await Record(job);
+        await GrainFactory.GetGrain<IWorkerGrain>(job.WorkerId).OnJobClosed(job);
+        if (notifyRun) await GrainFactory.GetGrain<IRunGrain>(job.RunId).OnJobClosed(job);
+    }
+
+    private Task Record(JobRecord job)
+    {
+        var summary = JobSummary.Of(job);
+        return Task.WhenAll(
+            GrainFactory.GetGrain<IJobHistoryGrain>(JobHistoryKeys.ForRun(job.RunId)).Record(summary),
+            GrainFactory.GetGrain<IJobHistoryGrain>(JobHistoryKeys.ForWorker(job.WorkerId)).Record(summary));
+    }
+
+    /// <summary>An outcome from a worker is outside input: bounded, finite, well-formed.</summary>
+    private static string? Validate(JobOutcome outcome)
+    {
+        if (outcome.Metrics.Count > MaxMetrics) return $"outcome refused: {outcome.Metrics.Count} metrics (max {MaxMetrics})";
+        foreach (var (name, value) in outcome.Metrics)
+        {
+            if (string.IsNullOrEmpty(name) || name.Length > 64) return "outcome refused: metric names must be 1 to 64 characters";
+            if (!double.IsFinite(value)) return $"outcome refused: metric '{name}' is not finite";
+        }
+        if (outcome.OutputHash is not null && !Models.BlobStore.IsValidHash(outcome.OutputHash))
+            return "outcome refused: outputHash must be 64 lowercase hex characters";
+        return null;
+    }
+
+    private static string? Truncate(string? text) => text is { Length: > MaxErrorLength } ? text[..MaxErrorLength] : text;
+}

@@ -1,0 +1,88 @@
+using Regatta.Runs;
+
+namespace Regatta.Grains.Runs;
+
+/// <summary>Everything a run persists. The RunLifecycle mutates it; the RunGrain stores it before acting.</summary>
+[GenerateSerializer, Alias("regatta.RunData")]
+public sealed class RunData
+{
+    [Id(0)] public string RunId { get; set; } = "";
+    [Id(1)] public RunSpec? Spec { get; set; }
+    [Id(2)] public RunState State { get; set; } = RunState.Created;
+    [Id(3)] public RunState? PausedFrom { get; set; }
+    [Id(4)] public DateTimeOffset? PausedAt { get; set; }
+    [Id(5)] public Dictionary<string, RunMember> Members { get; set; } = new();
+    /// <summary>Workers that asked to join since the last tick, in arrival order.</summary>
+    [Id(6)] public List<string> PendingJoiners { get; set; } = [];
+    /// <summary>The round in progress (1-based); 0 before the first.</summary>
+    [Id(7)] public int Round { get; set; }
+    [Id(8)] public RoundProgress? Current { get; set; }
+    [Id(9)] public List<RoundRecord> History { get; set; } = [];
+    [Id(10)] public string? GlobalModelHash { get; set; }
+    [Id(11)] public List<Checkpoint> Checkpoints { get; set; } = [];
+    [Id(12)] public List<RunTransition> Timeline { get; set; } = [];
+    [Id(13)] public List<RunReport> Reports { get; set; } = [];
+    /// <summary>When Warmup or Cooldown ends.</summary>
+    [Id(14)] public DateTimeOffset PhaseEndsAt { get; set; }
+    [Id(15)] public string? FailureReason { get; set; }
+    [Id(16)] public DateTimeOffset CreatedAt { get; set; }
+    [Id(17)] public int NextPartition { get; set; }
+    /// <summary>Server optimiser state (FedAdam) as a blob hash, so it survives restarts.</summary>
+    [Id(18)] public string? ServerOptimizerHash { get; set; }
+    [Id(19)] public bool Exists { get; set; }
+    /// <summary>The attempt of the current round (1-based).</summary>
+    [Id(20)] public int Attempt { get; set; }
+}
+
+/// <summary>The round being trained or witnessed.</summary>
+[GenerateSerializer, Alias("regatta.RoundProgress")]
+public sealed class RoundProgress
+{
+    [Id(0)] public int Round { get; set; }
+    [Id(1)] public int Attempt { get; set; }
+    [Id(2)] public DateTimeOffset StartedAt { get; set; }
+    [Id(3)] public DateTimeOffset Deadline { get; set; }
+    [Id(4)] public List<string> Selected { get; set; } = [];
+    [Id(5)] public List<string> Witnesses { get; set; } = [];
+    /// <summary>Worker id → train job id.</summary>
+    [Id(6)] public Dictionary<string, string> TrainJobs { get; set; } = new();
+    /// <summary>Worker id → witness job id.</summary>
+    [Id(7)] public Dictionary<string, string> WitnessJobs { get; set; } = new();
+    [Id(8)] public List<AcceptedUpdate> Accepted { get; set; } = [];
+    [Id(9)] public List<RefusedUpdate> Refused { get; set; } = [];
+    [Id(10)] public string? CandidateHash { get; set; }
+    [Id(11)] public List<Attestation> Attestations { get; set; } = [];
+    [Id(12)] public DateTimeOffset WitnessDeadline { get; set; }
+    [Id(13)] public double ValidationLoss { get; set; } = double.NaN;
+    [Id(14)] public double ValidationAccuracy { get; set; } = double.NaN;
+    /// <summary>Train jobs closed for reasons other than a report (dropped member, failure).</summary>
+    [Id(15)] public HashSet<string> Abandoned { get; set; } = [];
+
+    public bool HasReported(string workerId) =>
+        Accepted.Any(a => a.WorkerId == workerId) || Refused.Any(r => r.WorkerId == workerId) || Abandoned.Contains(workerId);
+}
+
+[GenerateSerializer, Alias("regatta.AcceptedUpdate")]
+public sealed record AcceptedUpdate(
+    [property: Id(0)] string WorkerId,
+    [property: Id(1)] string JobId,
+    [property: Id(2)] string UpdateHash,
+    [property: Id(3)] double Examples,
+    [property: Id(4)] double TrainLoss);
+
+[GenerateSerializer, Alias("regatta.RefusedUpdate")]
+public sealed record RefusedUpdate(
+    [property: Id(0)] string WorkerId,
+    [property: Id(1)] string JobId,
+    [property: Id(2)] string Reason);
+
+[GenerateSerializer, Alias("regatta.Attestation")]
+public sealed record Attestation(
+    [property: Id(0)] string WorkerId,
+    [property: Id(1)] string JobId,
+    [property: Id(2)] string ModelHash,
+    [property: Id(3)] double Loss,
+    [property: Id(4)] double Accuracy,
+    [property: Id(5)] double BaseLoss,
+    [property: Id(6)] bool Agrees,
+    [property: Id(7)] string? Reason);

@@ -1,0 +1,467 @@
+using Regatta.Jobs;
+using Regatta.Runs;
+
+namespace Regatta.Grains.Runs;
+
+/// <summary>
+/// The run state machine of DESIGN.md as plain code: it mutates <see cref="RunData"/> and returns the effects the
+/// grain must carry out after persisting. It knows nothing of Orleans, blobs or tensors.
+/// </summary>
+public sealed class RunLifecycle(RunData data, TimeProvider time)
+{
+    private readonly List<RunEffect> _effects = [];
+
+    public RunData Data => data;
+    private RunSpec Spec => data.Spec ?? throw new RegattaException("unknown_run", $"run '{data.RunId}' does not exist");
+    private DateTimeOffset Now => time.GetUtcNow();
+
+    /// <summary>Effects produced since the last call; the grain executes them once state is stored.</summary>
+    public List<RunEffect> TakeEffects()
+    {
+        var effects = _effects.ToList();
+        _effects.Clear();
+        return effects;
+    }
+
+    public void Create(string runId, RunSpec spec)
+    {
+        if (data.Exists) throw new RegattaException("run_exists", $"run '{runId}' already exists");
+        data.RunId = runId;
+        data.Spec = spec;
+        data.Exists = true;
+        data.CreatedAt = Now;
+        data.State = RunState.Created;
+        data.Timeline.Add(new RunTransition(RunState.Created, RunState.Created, Now, "created", 0));
+    }
+
+    public void Start()
+    {
+        RequireExists();
+        if (data.State != RunState.Created)
+            throw new RegattaException("invalid_state", $"run '{data.RunId}' is already started (state {data.State})");
+        MoveTo(RunState.WaitingForMembers, "started");
+    }
+
+    public void Pause()
+    {
+        RequireExists();
+        RequireNotTerminal("pause");
+        if (data.State == RunState.Paused) throw new RegattaException("invalid_state", $"run '{data.RunId}' is already paused");
+        data.PausedFrom = data.State;
+        data.PausedAt = Now;
+        MoveTo(RunState.Paused, "paused by operator");
+    }
+
+    public void Resume()
+    {
+        RequireExists();
+        if (data.State != RunState.Paused || data.PausedFrom is not { } from)
+            throw new RegattaException("invalid_state", $"run '{data.RunId}' is not paused (state {data.State})");
+        // Time spent paused does not count against deadlines or phases.
+        var paused = Now - (data.PausedAt ?? Now);
+        data.PhaseEndsAt += paused;
+        if (data.Current is { } round)
+        {
+            round.Deadline += paused;
+            round.WitnessDeadline += paused;
+        }
+        data.PausedFrom = null;
+        data.PausedAt = null;
+        MoveTo(from, "resumed by operator");
+        Advance();
+    }
+
+    public void Cancel(string reason)
+    {
+        RequireExists();
+        RequireNotTerminal("cancel");
+        CloseOpenJobs(JobResult.Cancelled, "run cancelled");
+        data.PausedFrom = null;
+        MoveTo(RunState.Cancelled, string.IsNullOrWhiteSpace(reason) ? "cancelled" : reason);
+        _effects.Add(new RunEnded(RunState.Cancelled));
+    }
+
+    public void Fail(string reason)
+    {
+        if (data.State.IsTerminal()) return;
+        CloseOpenJobs(JobResult.Cancelled, "run failed: " + reason);
+        data.FailureReason = reason;
+        data.PausedFrom = null;
+        MoveTo(RunState.Failed, reason);
+        _effects.Add(new RunEnded(RunState.Failed));
+    }
+
+    /// <summary>A worker asks to join; it becomes a member at the next tick.</summary>
+    public MemberStatus Join(string workerId)
+    {
+        RequireExists();
+        RequireNotTerminal("join");
+        if (data.Members.TryGetValue(workerId, out var member) && member.Status == MemberStatus.Active)
+            return MemberStatus.Active;
+        if (!data.PendingJoiners.Contains(workerId)) data.PendingJoiners.Add(workerId);
+        return MemberStatus.Pending;
+    }
+
+    /// <summary>A member left or went offline: it is dropped, its open jobs close, and the round goes on without it.</summary>
+    public void Drop(string workerId, string reason)
+    {
+        data.PendingJoiners.Remove(workerId);
+        if (!data.Members.TryGetValue(workerId, out var member) || member.Status != MemberStatus.Active) return;
+        data.Members[workerId] = member with { Status = MemberStatus.Dropped, DropReason = reason };
+        _effects.Add(new MembershipChanged(workerId, false));
+        if (data.Current is { } round)
+        {
+            if (round.TrainJobs.TryGetValue(workerId, out var trainJob) && !round.HasReported(workerId))
+            {
+                round.Abandoned.Add(workerId);
+                _effects.Add(new CloseJob(trainJob, JobResult.Cancelled, $"member dropped: {reason}"));
+            }
+            if (round.WitnessJobs.TryGetValue(workerId, out var witnessJob) && round.Attestations.All(a => a.WorkerId != workerId))
+            {
+                round.Attestations.Add(new Attestation(workerId, witnessJob, "", double.NaN, double.NaN, double.NaN, false, "member dropped"));
+                _effects.Add(new CloseJob(witnessJob, JobResult.Cancelled, $"member dropped: {reason}"));
+            }
+        }
+        if (!data.State.IsTerminal()) Advance();
+    }
+
+    /// <summary>True when this job is the open train job of the current round for this worker (not stale, not a duplicate).</summary>
+    public bool ExpectsTrainReport(string workerId, string jobId) =>
+        data.Current is { } round && round.TrainJobs.TryGetValue(workerId, out var expected) && expected == jobId
+        && !round.HasReported(workerId) && round.CandidateHash is null && !data.State.IsTerminal();
+
+    /// <summary>A train job reported: its update was accepted (after the grain checked it) or refused with a reason.</summary>
+    public bool TrainReported(string workerId, string jobId, AcceptedUpdate? accepted, string? refusal)
+    {
+        if (!ExpectsTrainReport(workerId, jobId)) return false; // stale round, duplicate or unknown job: ignored
+        var round = data.Current!;
+        if (accepted is not null) round.Accepted.Add(accepted);
+        else round.Refused.Add(new RefusedUpdate(workerId, jobId, refusal ?? "refused"));
+        Advance();
+        return true;
+    }
+
+    /// <summary>The grain aggregated the accepted updates into a candidate (or found it unusable).</summary>
+    public void CandidateReady(int round, int attempt, string? candidateHash, string? refusal, double validationLoss = double.NaN, double validationAccuracy = double.NaN)
+    {
+        if (data.Current is not { } current || current.Round != round || current.Attempt != attempt || current.CandidateHash is not null)
+            return;
+        if (data.State != RunState.RoundWitness && !(data.State == RunState.Paused && data.PausedFrom == RunState.RoundWitness))
+            return;
+        if (candidateHash is null)
+        {
+            RetryRound($"candidate refused: {refusal}");
+            return;
+        }
+        current.CandidateHash = candidateHash;
+        current.ValidationLoss = validationLoss;
+        current.ValidationAccuracy = validationAccuracy;
+        current.WitnessDeadline = Now + Spec.WitnessDeadline;
+        var active = ActiveMembers();
+        current.Witnesses = Selection.SelectWitnesses(active, current.Selected, Spec.Witnesses.Count, Spec.Seed, round, attempt);
+        foreach (var witness in current.Witnesses)
+        {
+            var jobId = JobId(JobKind.Witness, witness, round, attempt);
+            current.WitnessJobs[witness] = jobId;
+            _effects.Add(new OpenJob(jobId, JobKind.Witness, witness, round, attempt, candidateHash, data.GlobalModelHash,
+                data.Members[witness].Partition, current.WitnessDeadline));
+        }
+        Advance();
+    }
+
+    /// <summary>A witness attested (or failed to).</summary>
+    public bool WitnessReported(string workerId, string jobId, bool succeeded, string? modelHash, double loss, double accuracy, double baseLoss, string? error)
+    {
+        if (data.Current is not { } round || !round.WitnessJobs.TryGetValue(workerId, out var expected) || expected != jobId
+            || round.Attestations.Any(a => a.WorkerId == workerId) || data.State.IsTerminal())
+            return false;
+        string? reason = null;
+        if (!succeeded) reason = error ?? "witness job failed";
+        else if (modelHash != round.CandidateHash) reason = $"attested model {modelHash} is not the candidate {round.CandidateHash}";
+        else if (!double.IsFinite(loss)) reason = "candidate loss is not finite";
+        else if (double.IsFinite(baseLoss) && loss > baseLoss * (1 + Spec.Witnesses.LossTolerance) + 1e-9)
+            reason = $"candidate loss {loss:F4} is worse than the current model's {baseLoss:F4} beyond tolerance {Spec.Witnesses.LossTolerance}";
+        round.Attestations.Add(new Attestation(workerId, jobId, modelHash ?? "", loss, accuracy, baseLoss, reason is null, reason));
+        Advance();
+        return true;
+    }
+
+    public void AddReport(RunReport report)
+    {
+        data.Reports.Add(report);
+        const int keep = 500;
+        if (data.Reports.Count > keep) data.Reports.RemoveRange(0, data.Reports.Count - keep);
+    }
+
+    /// <summary>Restore: the last checkpoint becomes the global model and rounds resume after it.</summary>
+    public void Restore()
+    {
+        RequireExists();
+        if (data.Checkpoints.Count == 0) throw new RegattaException("no_checkpoint", $"run '{data.RunId}' has no checkpoint to restore");
+        var last = data.Checkpoints[^1];
+        CloseOpenJobs(JobResult.Cancelled, "run restored from checkpoint");
+        data.GlobalModelHash = last.ModelHash;
+        data.History.RemoveAll(r => r.Round > last.Round);
+        data.Round = last.Round;
+        data.Current = null;
+        data.FailureReason = null;
+        data.PausedFrom = null;
+        MoveTo(RunState.WaitingForMembers, $"restored from checkpoint of round {last.Round}");
+    }
+
+    /// <summary>The periodic tick: admit joiners, then move through every transition whose condition holds now.</summary>
+    public void Tick()
+    {
+        if (!data.Exists || data.State.IsTerminal() || data.State is RunState.Created or RunState.Paused) return;
+        AdmitJoiners();
+        Advance();
+    }
+
+    private void Advance()
+    {
+        // Each step either transitions (and we look again) or says there is nothing to do yet.
+        for (var guard = 0; guard < 32 && Step(); guard++) { }
+    }
+
+    private bool Step()
+    {
+        var active = ActiveMembers();
+        switch (data.State)
+        {
+            case RunState.WaitingForMembers when active.Count >= Spec.MinClients:
+                data.PhaseEndsAt = Now + Spec.Warmup;
+                MoveTo(RunState.Warmup, $"{active.Count} members (min {Spec.MinClients})");
+                return true;
+            case RunState.Warmup or RunState.RoundTrain or RunState.RoundWitness or RunState.Cooldown when active.Count < Spec.MinClients:
+                CloseOpenJobs(JobResult.Cancelled, "members fell below minClients");
+                data.Current = null;
+                MoveTo(RunState.WaitingForMembers, $"members fell to {active.Count} (min {Spec.MinClients})");
+                return true;
+            case RunState.Warmup when Now >= data.PhaseEndsAt:
+                if (data.Round == 0) data.Round = 1;
+                data.Attempt = 1;
+                BeginRound(active, "warmup elapsed");
+                return true;
+            case RunState.RoundTrain:
+                return StepTrain();
+            case RunState.RoundWitness:
+                return StepWitness();
+            case RunState.Cooldown when Now >= data.PhaseEndsAt:
+                var last = data.History[^1];
+                var reached = Spec.TargetAccuracy > 0 && BestAccuracy(last) >= Spec.TargetAccuracy;
+                if (data.Round >= Spec.Rounds || reached)
+                {
+                    data.Current = null;
+                    MoveTo(RunState.Finished, reached ? $"target accuracy {Spec.TargetAccuracy} reached" : $"{Spec.Rounds} rounds done");
+                    _effects.Add(new RunEnded(RunState.Finished));
+                    return false;
+                }
+                data.Round++;
+                data.Attempt = 1;
+                BeginRound(active, "next round");
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private bool StepTrain()
+    {
+        var round = data.Current!;
+        var waiting = round.Selected.Where(w => !round.HasReported(w) && IsActive(w)).ToList();
+        var needed = Math.Min(Spec.MinUpdates, round.Selected.Count);
+        var enough = round.Accepted.Count >= needed;
+        if (waiting.Count == 0 || Now >= round.Deadline)
+        {
+            if (!enough)
+            {
+                var why = waiting.Count == 0
+                    ? $"all selected reported but only {round.Accepted.Count} updates accepted (min {needed})"
+                    : $"deadline passed with {round.Accepted.Count} updates (min {needed})";
+                RetryRound(why);
+                return data.State == RunState.RoundTrain;
+            }
+            foreach (var w in waiting)
+            {
+                round.Abandoned.Add(w);
+                _effects.Add(new CloseJob(round.TrainJobs[w], JobResult.Timeout, "round deadline passed"));
+            }
+            MoveTo(RunState.RoundWitness, $"{round.Accepted.Count} updates accepted, {round.Refused.Count} refused");
+            _effects.Add(new AggregateRound(round.Round, round.Attempt));
+            return false; // the candidate arrives through CandidateReady
+        }
+        return false;
+    }
+
+    private bool StepWitness()
+    {
+        var round = data.Current!;
+        if (round.CandidateHash is null) return false; // aggregation in progress
+        var quorum = Math.Min(Spec.Witnesses.Quorum, round.Witnesses.Count);
+        var agree = round.Attestations.Count(a => a.Agrees);
+        var disagree = round.Attestations.Count(a => !a.Agrees);
+        if (agree >= quorum)
+        {
+            Commit(round);
+            return true;
+        }
+        if (round.Witnesses.Count - disagree < quorum)
+        {
+            var reasons = string.Join("; ", round.Attestations.Where(a => !a.Agrees).Select(a => $"{a.WorkerId}: {a.Reason}"));
+            RetryRound($"witnesses rejected the candidate ({reasons})");
+            return true;
+        }
+        if (Now >= round.WitnessDeadline)
+        {
+            RetryRound($"witness deadline passed with {agree} of {quorum} attestations");
+            return true;
+        }
+        return false;
+    }
+
+    private void Commit(RoundProgress round)
+    {
+        foreach (var (worker, job) in round.WitnessJobs.Where(w => round.Attestations.All(a => a.WorkerId != w.Key)))
+            _effects.Add(new CloseJob(job, JobResult.Cancelled, "quorum reached without this witness"));
+        var agreeing = round.Attestations.Where(a => a.Agrees).ToList();
+        var record = new RoundRecord
+        {
+            Round = round.Round,
+            Attempts = round.Attempt,
+            Selected = [.. round.Selected],
+            Witnesses = [.. round.Witnesses],
+            UpdatesAccepted = round.Accepted.Count,
+            UpdatesRefused = round.Refused.Count,
+            StartedAt = round.StartedAt,
+            EndedAt = Now,
+            ModelHash = round.CandidateHash,
+            TrainLoss = round.Accepted.Count > 0 ? round.Accepted.Average(a => a.TrainLoss) : double.NaN,
+            WitnessLoss = agreeing.Count > 0 ? agreeing.Average(a => a.Loss) : double.NaN,
+            WitnessAccuracy = agreeing.Count > 0 ? agreeing.Average(a => a.Accuracy) : double.NaN,
+            ValidationLoss = round.ValidationLoss,
+            ValidationAccuracy = round.ValidationAccuracy,
+            RefusalReasons = round.Refused.Select(r => $"{r.WorkerId}: {r.Reason}").ToList(),
+        };
+        data.History.Add(record);
+        data.GlobalModelHash = round.CandidateHash;
+        if (data.Round % Spec.CheckpointEvery == 0 || data.Round >= Spec.Rounds)
+            data.Checkpoints.Add(new Checkpoint(data.Round, round.CandidateHash!, Now));
+        data.Current = null;
+        data.PhaseEndsAt = Now + Spec.Cooldown;
+        MoveTo(RunState.Cooldown, $"round {record.Round} committed by {agreeing.Count} witnesses");
+        _effects.Add(new RoundCommitted(record));
+    }
+
+    private void BeginRound(List<string> active, string reason)
+    {
+        var selected = Selection.SelectClients(active, Spec.Selection, Spec.Seed, data.Round, data.Attempt);
+        var round = new RoundProgress
+        {
+            Round = data.Round,
+            Attempt = data.Attempt,
+            StartedAt = Now,
+            Deadline = Now + Spec.RoundDeadline,
+            Selected = selected,
+        };
+        foreach (var worker in selected)
+        {
+            var jobId = JobId(JobKind.Train, worker, data.Round, data.Attempt);
+            round.TrainJobs[worker] = jobId;
+            _effects.Add(new OpenJob(jobId, JobKind.Train, worker, data.Round, data.Attempt, data.GlobalModelHash ?? "",
+                null, data.Members[worker].Partition, round.Deadline));
+        }
+        data.Current = round;
+        MoveTo(RunState.RoundTrain, $"round {data.Round} attempt {data.Attempt}: {selected.Count} selected ({reason})");
+    }
+
+    private void RetryRound(string reason)
+    {
+        CloseOpenJobs(JobResult.Timeout, reason);
+        AddReport(new RunReport(Now, "warning", "coordinator", $"round {data.Round} attempt {data.Attempt} failed: {reason}"));
+        if (data.Attempt >= Spec.MaxRoundAttempts)
+        {
+            Fail($"round {data.Round} failed {data.Attempt} times; last: {reason}");
+            return;
+        }
+        data.Attempt++;
+        BeginRound(ActiveMembers(), "retry: " + reason);
+    }
+
+    private void AdmitJoiners()
+    {
+        foreach (var worker in data.PendingJoiners)
+        {
+            var partition = data.Members.TryGetValue(worker, out var previous) ? previous.Partition : data.NextPartition++ % Math.Max(1, Spec.Data.Partitions);
+            data.Members[worker] = new RunMember(worker, MemberStatus.Active, Now, null, partition);
+            _effects.Add(new MembershipChanged(worker, true));
+        }
+        data.PendingJoiners.Clear();
+    }
+
+    private void CloseOpenJobs(JobResult result, string reason)
+    {
+        if (data.Current is not { } round) return;
+        foreach (var (worker, job) in round.TrainJobs)
+        {
+            if (round.HasReported(worker)) continue;
+            round.Abandoned.Add(worker);
+            _effects.Add(new CloseJob(job, result, reason));
+        }
+        foreach (var (worker, job) in round.WitnessJobs)
+        {
+            if (round.Attestations.Any(a => a.WorkerId == worker)) continue;
+            round.Attestations.Add(new Attestation(worker, job, "", double.NaN, double.NaN, double.NaN, false, reason));
+            _effects.Add(new CloseJob(job, result, reason));
+        }
+    }
+
+    private void MoveTo(RunState to, string reason)
+    {
+        data.Timeline.Add(new RunTransition(data.State, to, Now, reason, data.Round));
+        data.State = to;
+    }
+
+    private List<string> ActiveMembers() =>
+        data.Members.Values.Where(m => m.Status == MemberStatus.Active).Select(m => m.WorkerId).Order(StringComparer.Ordinal).ToList();
+
+    private bool IsActive(string worker) => data.Members.TryGetValue(worker, out var m) && m.Status == MemberStatus.Active;
+
+    private static double BestAccuracy(RoundRecord r) => double.IsFinite(r.ValidationAccuracy) ? r.ValidationAccuracy : r.WitnessAccuracy;
+
+    /// <summary>Deterministic, so replaying an OpenJob after a crash reaches the same JobGrain.</summary>
+    private string JobId(JobKind kind, string worker, int round, int attempt) =>
+        $"{data.RunId}.{kind.ToString().ToLowerInvariant()}.r{round}.a{attempt}.{worker}";
+
+    private void RequireExists()
+    {
+        if (!data.Exists) throw new RegattaException("unknown_run", $"run '{data.RunId}' does not exist");
+    }
+
+    private void RequireNotTerminal(string action)
+    {
+        if (data.State.IsTerminal())
+            throw new RegattaException("invalid_state", $"cannot {action} run '{data.RunId}': it is {data.State}");
+    }
+
+    public RunView ToView()
+    {
+        var last = data.History.LastOrDefault();
+        return new RunView
+        {
+            RunId = data.RunId,
+            State = data.State,
+            PausedFrom = data.PausedFrom,
+            Round = data.Round,
+            Attempt = data.Attempt,
+            Spec = data.Spec ?? new RunSpec(),
+            Members = data.Members.Values.OrderBy(m => m.WorkerId, StringComparer.Ordinal).ToList(),
+            GlobalModelHash = data.GlobalModelHash,
+            Accuracy = last is null ? double.NaN : BestAccuracy(last),
+            Loss = last is null ? double.NaN : double.IsFinite(last.ValidationLoss) ? last.ValidationLoss : last.WitnessLoss,
+            FailureReason = data.FailureReason,
+            CreatedAt = data.CreatedAt,
+            CommittedRounds = data.History.Count,
+            Checkpoints = [.. data.Checkpoints],
+        };
+    }
+}

@@ -1,0 +1,77 @@
+using Regatta.Runs;
+
+namespace Regatta.Grains.Runs;
+
+/// <summary>Checks a run spec and reports every error with its path (e.g. "aggregation.trimFraction: must be in [0, 0.5)").</summary>
+public static class RunSpecValidator
+{
+    public static List<string> Validate(RunSpec spec)
+    {
+        var errors = new List<string>();
+        void Check(bool ok, string path, string message)
+        {
+            if (!ok) errors.Add($"{path}: {message}");
+        }
+
+        Check(!string.IsNullOrWhiteSpace(spec.Name) && spec.Name.Length <= 100, "name", "must be 1 to 100 characters");
+        Check(spec.Rounds >= 1 && spec.Rounds <= 100_000, "rounds", "must be in [1, 100000]");
+        Check(spec.MinClients >= 1, "minClients", "must be at least 1");
+        Check(spec.MinUpdates >= 1, "minUpdates", "must be at least 1");
+        Check(spec.MinUpdates <= Math.Max(1, spec.MinClients), "minUpdates", $"must not exceed minClients ({spec.MinClients})");
+        Check(spec.Warmup >= TimeSpan.Zero, "warmup", "must not be negative");
+        Check(spec.Cooldown >= TimeSpan.Zero, "cooldown", "must not be negative");
+        Check(spec.RoundDeadline > TimeSpan.Zero, "roundDeadline", "must be greater than 0");
+        Check(spec.WitnessDeadline > TimeSpan.Zero, "witnessDeadline", "must be greater than 0");
+        Check(spec.MaxRoundAttempts >= 1, "maxRoundAttempts", "must be at least 1");
+        Check(spec.CheckpointEvery >= 1, "checkpointEvery", "must be at least 1");
+        Check(spec.TargetAccuracy is >= 0 and <= 1, "targetAccuracy", "must be in [0, 1]");
+        Check(spec.JoinToken is null || spec.JoinToken.Length is >= 8 and <= 200, "joinToken", "must be 8 to 200 characters when set");
+
+        var s = spec.Selection;
+        Check(Enum.IsDefined(s.Strategy), "selection.strategy", "must be all, randomK or fraction");
+        if (s.Strategy == SelectionStrategy.RandomK)
+        {
+            Check(s.K >= 1, "selection.k", "must be at least 1");
+            Check(spec.MinUpdates <= s.K, "minUpdates", $"must not exceed selection.k ({s.K})");
+        }
+        if (s.Strategy == SelectionStrategy.Fraction)
+            Check(s.Fraction is > 0 and <= 1, "selection.fraction", "must be in (0, 1]");
+
+        var w = spec.Witnesses;
+        Check(w.Count >= 0, "witnesses.count", "must not be negative");
+        Check(w.Count == 0 || w.Quorum is >= 1 && w.Quorum <= w.Count, "witnesses.quorum", $"must be in [1, witnesses.count ({w.Count})]");
+        Check(w.LossTolerance >= 0 && double.IsFinite(w.LossTolerance), "witnesses.lossTolerance", "must be a finite number ≥ 0");
+
+        var a = spec.Aggregation;
+        Check(Enum.IsDefined(a.Strategy), "aggregation.strategy", "unknown strategy");
+        Check(a.TrimFraction is >= 0 and < 0.5, "aggregation.trimFraction", "must be in [0, 0.5)");
+        Check(a.ByzantineClients >= 0, "aggregation.byzantineClients", "must not be negative");
+        Check(a.MultiKrumSelect >= 1, "aggregation.multiKrumSelect", "must be at least 1");
+        Check(a.ServerLearningRate > 0 && double.IsFinite(a.ServerLearningRate), "aggregation.serverLearningRate", "must be greater than 0");
+        Check(a.Beta1 is >= 0 and < 1, "aggregation.beta1", "must be in [0, 1)");
+        Check(a.Beta2 is >= 0 and < 1, "aggregation.beta2", "must be in [0, 1)");
+        Check(a.Epsilon > 0, "aggregation.epsilon", "must be greater than 0");
+        Check(a.MaxUpdateNorm >= 0 && double.IsFinite(a.MaxUpdateNorm), "aggregation.maxUpdateNorm", "must be a finite number ≥ 0 (0 = no bound)");
+        if (a.Strategy is AggregationStrategy.Krum or AggregationStrategy.MultiKrum)
+            Check(spec.MinUpdates >= 2 * a.ByzantineClients + 3, "minUpdates",
+                $"Krum needs at least 2·byzantineClients+3 = {2 * a.ByzantineClients + 3} updates per round");
+
+        var t = spec.Training;
+        Check(t.LocalEpochs is >= 1 and <= 1000, "training.localEpochs", "must be in [1, 1000]");
+        Check(t.BatchSize is >= 1 and <= 65536, "training.batchSize", "must be in [1, 65536]");
+        Check(t.LearningRate > 0 && double.IsFinite(t.LearningRate), "training.learningRate", "must be greater than 0");
+        Check(t.Optimizer is "sgd" or "adam", "training.optimizer", "must be sgd or adam");
+        Check(t.ProximalMu >= 0 && double.IsFinite(t.ProximalMu), "training.proximalMu", "must be ≥ 0");
+
+        var d = spec.Data;
+        Check(d.Partitioning is "iid" or "dirichlet", "data.partitioning", "must be iid or dirichlet");
+        Check(d.Alpha > 0 && double.IsFinite(d.Alpha), "data.alpha", "must be greater than 0");
+        Check(d.SamplesPerClient is >= 1 and <= 10_000_000, "data.samplesPerClient", "must be in [1, 10000000]");
+        Check(d.HoldOut is >= 0 and < 1, "data.holdOut", "must be in [0, 1)");
+        Check(d.Partitions is >= 1 and <= 100_000, "data.partitions", "must be in [1, 100000]");
+        Check(d.ValidationSamples is >= 0 and <= 10_000_000, "data.validationSamples", "must be in [0, 10000000]");
+        Check(!string.IsNullOrWhiteSpace(d.Source), "data.source", "must be given");
+        Check(!string.IsNullOrWhiteSpace(spec.Model.Name), "model.name", "must be given");
+        return errors;
+    }
+}

@@ -1,0 +1,252 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Regatta.Jobs;
+using Regatta.Runs;
+using Regatta.Workers;
+
+namespace Regatta.Grains.Workers;
+
+/// <summary>
+/// A worker machine: registration facts, approval, liveness from heartbeats, and the queue of jobs runs hand it.
+/// Agents long-poll <see cref="NextAssignment"/>; a timer marks the worker Offline when heartbeats stop.
+/// </summary>
+public sealed class WorkerGrain(
+    [PersistentState("worker", StoreNames.Regatta)] IPersistentState<WorkerData> state,
+    IOptions<CoordinatorOptions> options,
+    TimeProvider time,
+    ILogger<WorkerGrain> logger) : Grain, IWorkerGrain
+{
+    private const int RecentJobsKept = 50;
+    private const long MaxTokensPerHeartbeat = 10_000_000;
+    private TaskCompletionSource _assigned = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private IGrainTimer? _watch;
+    private DateTimeOffset _lastWrite;
+
+    private WorkerData Data => state.State;
+    private string WorkerId => this.GetPrimaryKeyString();
+    private TimeSpan Timeout => options.Value.HeartbeatTimeout;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (Data.Approval != ApprovalStatus.Unregistered && Data.Liveness != Liveness.Offline) Watch();
+        return Task.CompletedTask;
+    }
+
+    public async Task<WorkerView> Register(WorkerRegistration registration)
+    {
+        var problems = RegistrationProblems(registration);
+        if (problems is not null) throw new RegattaException("bad_registration", problems);
+        var now = time.GetUtcNow();
+        if (Data.Approval is ApprovalStatus.Unregistered)
+        {
+            Data.Approval = ApprovalStatus.Pending;
+            Data.RegisteredAt = now;
+        }
+        Data.Name = registration.Name;
+        Data.Hardware = registration.Hardware;
+        Data.LastSeen = now;
+        Data.Liveness = Liveness.Online;
+        Data.Delivered.Clear(); // a (re)started agent has none of its earlier assignments in hand
+        await Save();
+        Watch();
+        logger.LogInformation("Worker {WorkerId} ({Name}) registered: {Approval}, {Device}", WorkerId, Data.Name, Data.Approval, Data.Hardware.DeviceKind);
+        return View();
+    }
+
+    public async Task<WorkerView> Approve()
+    {
+        RequireRegistered();
+        if (Data.Approval == ApprovalStatus.Approved)
+            throw new RegattaException("already_approved", $"worker '{WorkerId}' is already approved");
+        if (Data.Approval == ApprovalStatus.Rejected)
+            throw new RegattaException("rejected", $"worker '{WorkerId}' was rejected ({Data.RejectReason}); it must register again");
+        Data.Approval = ApprovalStatus.Approved;
+        await Save();
+        return View();
+    }
+
+    public async Task<WorkerView> Reject(string reason)
+    {
+        RequireRegistered();
+        if (Data.Approval == ApprovalStatus.Rejected)
+            throw new RegattaException("already_rejected", $"worker '{WorkerId}' is already rejected");
+        Data.Approval = ApprovalStatus.Rejected;
+        Data.RejectReason = string.IsNullOrWhiteSpace(reason) ? "rejected by operator" : reason;
+        await LeaveRuns($"worker rejected: {Data.RejectReason}");
+        await Save();
+        return View();
+    }
+
+    public async Task<HeartbeatReply> Heartbeat(Heartbeat heartbeat)
+    {
+        if (Data.Approval == ApprovalStatus.Unregistered)
+            throw new RegattaException("unknown_worker", $"worker '{WorkerId}' is not registered");
+        if (Data.Approval == ApprovalStatus.Rejected)
+            throw new RegattaException("rejected", $"worker '{WorkerId}' was rejected: {Data.RejectReason}");
+        if (heartbeat.TokensServedSinceLast is < 0 or > MaxTokensPerHeartbeat)
+            throw new RegattaException("bad_heartbeat", $"tokensServedSinceLast must be in [0, {MaxTokensPerHeartbeat}]");
+        if (heartbeat.Progress is { } p && (!double.IsFinite(p.Fraction) || p.Fraction is < 0 or > 1 || p.Message.Length > 500))
+            throw new RegattaException("bad_heartbeat", "progress.fraction must be in [0, 1] and progress.message at most 500 characters");
+        if (heartbeat.Status == Liveness.Offline)
+            throw new RegattaException("bad_heartbeat", "a heartbeat cannot report Offline; unregister instead");
+
+        var changed = Data.Liveness != heartbeat.Status || heartbeat.TokensServedSinceLast > 0;
+        Data.LastSeen = time.GetUtcNow();
+        Data.Liveness = heartbeat.Status;
+        Data.TokensServed += heartbeat.TokensServedSinceLast;
+        Data.Progress = heartbeat.Progress;
+        // Liveness changes are persisted at once; plain heartbeats only now and then, to spare the store.
+        if (changed || Data.LastSeen - _lastWrite > Timeout / 2) await Save();
+        Watch();
+        return new HeartbeatReply(Data.Approval, Data.Liveness, Data.Assignments.Count(a => !Data.Delivered.Contains(a.JobId)),
+            [.. Data.Runs], options.Value.HeartbeatInterval);
+    }
+
+    public async Task Unregister()
+    {
+        RequireRegistered();
+        await LeaveRuns("worker unregistered");
+        Data.Liveness = Liveness.Offline;
+        Data.Progress = null;
+        await Save();
+        _watch?.Dispose();
+        _watch = null;
+    }
+
+    public Task<WorkerView> GetView() => Task.FromResult(View());
+
+    public async Task<Assignment?> NextAssignment(TimeSpan maxWait)
+    {
+        RequireRegistered();
+        if (maxWait < TimeSpan.Zero || maxWait > TimeSpan.FromSeconds(25))
+            throw new RegattaException("bad_wait", "maxWait must be in [0, 25] seconds");
+        var deadline = time.GetUtcNow() + maxWait;
+        while (true)
+        {
+            var next = Data.Assignments.FirstOrDefault(a => !Data.Delivered.Contains(a.JobId));
+            if (next is not null)
+            {
+                Data.Delivered.Add(next.JobId);
+                await Save();
+                return next;
+            }
+            var left = deadline - time.GetUtcNow();
+            if (left <= TimeSpan.Zero) return null;
+            await _assigned.Task.WaitAsync(left, time).ContinueWith(_ => { }, TaskScheduler.Current);
+        }
+    }
+
+    public async Task Assign(Assignment assignment)
+    {
+        if (Data.Assignments.Any(a => a.JobId == assignment.JobId)) return;
+        Data.Assignments.Add(assignment);
+        await Save();
+        var signal = _assigned;
+        _assigned = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        signal.TrySetResult();
+    }
+
+    public async Task OnJobClosed(JobRecord job)
+    {
+        var removed = Data.Assignments.RemoveAll(a => a.JobId == job.JobId) > 0;
+        Data.Delivered.Remove(job.JobId);
+        if (!Data.RecentJobs.Contains(job.JobId))
+        {
+            Data.RecentJobs.Add(job.JobId);
+            if (Data.RecentJobs.Count > RecentJobsKept) Data.RecentJobs.RemoveAt(0);
+            if (job.Result == JobResult.Success) Data.JobsDone++;
+            else Data.JobsFailed++;
+        }
+        else if (removed is false && job.Result == JobResult.Failure)
+        {
+            // a success the coordinator later refused
+            Data.JobsDone = Math.Max(0, Data.JobsDone - 1);
+            Data.JobsFailed++;
+        }
+        await Save();
+    }
+
+    public async Task SetRunMembership(string runId, bool member)
+    {
+        if (member ? Data.Runs.Add(runId) : Data.Runs.Remove(runId)) await Save();
+    }
+
+    public async Task SetLayers(LayerRange? layers)
+    {
+        Data.Layers = layers;
+        await Save();
+    }
+
+    private void Watch()
+    {
+        _watch ??= this.RegisterGrainTimer(CheckLiveness, new GrainTimerCreationOptions
+        {
+            DueTime = Timeout / 4,
+            Period = Timeout / 4,
+            KeepAlive = true, // the worker must stay active to notice its own silence
+        });
+    }
+
+    private async Task CheckLiveness(CancellationToken cancellationToken)
+    {
+        if (Data.Liveness == Liveness.Offline || time.GetUtcNow() - Data.LastSeen <= Timeout) return;
+        logger.LogWarning("Worker {WorkerId} went offline: no heartbeat since {LastSeen}", WorkerId, Data.LastSeen);
+        Data.Liveness = Liveness.Offline;
+        await LeaveRuns($"offline: no heartbeat for {Timeout.TotalSeconds:0.#} s");
+        await Save();
+        _watch?.Dispose();
+        _watch = null;
+    }
+
+    private async Task LeaveRuns(string reason)
+    {
+        foreach (var run in Data.Runs) await GrainFactory.GetGrain<IRunGrain>(run).Leave(WorkerId, reason);
+        Data.Runs.Clear();
+    }
+
+    private async Task Save()
+    {
+        await state.WriteStateAsync();
+        _lastWrite = time.GetUtcNow();
+        await GrainFactory.GetGrain<IWorkerRegistryGrain>(0).Upsert(new WorkerSummary(WorkerId, Data.Name, Data.Approval,
+            Data.Liveness, Data.LastSeen, Data.Hardware.DeviceKind, Data.Hardware.VramBytes));
+    }
+
+    private void RequireRegistered()
+    {
+        if (Data.Approval == ApprovalStatus.Unregistered)
+            throw new RegattaException("unknown_worker", $"worker '{WorkerId}' is not registered");
+    }
+
+    private static string? RegistrationProblems(WorkerRegistration r)
+    {
+        if (string.IsNullOrWhiteSpace(r.Name) || r.Name.Length > 100) return "name: must be 1 to 100 characters";
+        var h = r.Hardware;
+        if (h.DeviceKind is not ("cpu" or "cuda")) return "hardware.deviceKind: must be cpu or cuda";
+        if (h.VramBytes < 0) return "hardware.vramBytes: must not be negative";
+        if (h.CpuCores is < 1 or > 4096) return "hardware.cpuCores: must be in [1, 4096]";
+        if (h.RamBytes < 0) return "hardware.ramBytes: must not be negative";
+        if (h.Capabilities.Count > 64 || h.Capabilities.Any(c => c.Length is 0 or > 64)) return "hardware.capabilities: at most 64 names of 1 to 64 characters";
+        if (h.DeviceName.Length > 200 || h.AgentVersion.Length > 50) return "hardware.deviceName/agentVersion: too long";
+        return null;
+    }
+
+    private WorkerView View() => new()
+    {
+        WorkerId = WorkerId,
+        Name = Data.Name,
+        Hardware = Data.Hardware,
+        Approval = Data.Approval,
+        Liveness = Data.Liveness,
+        RegisteredAt = Data.RegisteredAt,
+        LastSeen = Data.LastSeen,
+        TokensServed = Data.TokensServed,
+        JobsDone = Data.JobsDone,
+        JobsFailed = Data.JobsFailed,
+        RecentJobs = [.. Data.RecentJobs],
+        Runs = [.. Data.Runs],
+        Progress = Data.Progress,
+        RejectReason = Data.RejectReason,
+        Layers = Data.Layers,
+    };
+}
