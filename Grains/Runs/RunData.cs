@@ -32,6 +32,8 @@ public sealed class RunData
     [Id(19)] public bool Exists { get; set; }
     /// <summary>The attempt of the current round (1-based).</summary>
     [Id(20)] public int Attempt { get; set; }
+    /// <summary>Bumped when a round is started over (members fell away, or a restore), so its jobs get ids never used before.</summary>
+    [Id(21)] public int Generation { get; set; }
 }
 
 /// <summary>The round being trained or witnessed.</summary>

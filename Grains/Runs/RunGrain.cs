@@ -58,7 +58,8 @@ public sealed class RunGrain(
         if (Data.Exists && Data.State == RunState.Created && Data.GlobalModelHash is null)
         {
             // The initial model is content-addressed like every later version, so members fetch it the same way.
-            var initial = await Task.Run(() => models.InitialWeights(Data.Spec!));
+            var spec = Data.Spec!; // grain state may not be touched off the grain's scheduler
+            var initial = await Task.Run(() => models.InitialWeights(spec));
             Data.GlobalModelHash = await blobs.PutAsync(initial.ToBytes());
         }
         await Change(m => m.Start());

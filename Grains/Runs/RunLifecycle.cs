@@ -146,8 +146,8 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
     {
         if (data.Current is not { } current || current.Round != round || current.Attempt != attempt || current.CandidateHash is not null)
             return;
-        if (data.State != RunState.RoundWitness && !(data.State == RunState.Paused && data.PausedFrom == RunState.RoundWitness))
-            return;
+        // While paused nothing moves; the grain aggregates again after Resume, since the round still has no candidate.
+        if (data.State != RunState.RoundWitness) return;
         if (candidateHash is null)
         {
             RetryRound($"candidate refused: {refusal}");
@@ -204,6 +204,7 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
         data.History.RemoveAll(r => r.Round > last.Round);
         data.Round = last.Round;
         data.Current = null;
+        data.Generation++;
         data.FailureReason = null;
         data.PausedFrom = null;
         MoveTo(RunState.WaitingForMembers, $"restored from checkpoint of round {last.Round}");
@@ -234,11 +235,13 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
                 return true;
             case RunState.Warmup or RunState.RoundTrain or RunState.RoundWitness or RunState.Cooldown when active.Count < Spec.MinClients:
                 CloseOpenJobs(JobResult.Cancelled, "members fell below minClients");
+                if (data.Current is not null) data.Generation++;
                 data.Current = null;
                 MoveTo(RunState.WaitingForMembers, $"members fell to {active.Count} (min {Spec.MinClients})");
                 return true;
             case RunState.Warmup when Now >= data.PhaseEndsAt:
-                if (data.Round == 0) data.Round = 1;
+                // Resume the round in progress; never train a committed one again (after a restore, or members lost in cooldown).
+                data.Round = Math.Max(data.Round, (data.History.Count > 0 ? data.History[^1].Round : 0) + 1);
                 data.Attempt = 1;
                 BeginRound(active, "warmup elapsed");
                 return true;
@@ -430,7 +433,7 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
 
     /// <summary>Deterministic, so replaying an OpenJob after a crash reaches the same JobGrain.</summary>
     private string JobId(JobKind kind, string worker, int round, int attempt) =>
-        $"{data.RunId}.{kind.ToString().ToLowerInvariant()}.r{round}.a{attempt}.{worker}";
+        $"{data.RunId}.{kind.ToString().ToLowerInvariant()}.r{round}.a{attempt}{(data.Generation > 0 ? $"g{data.Generation}" : "")}.{worker}";
 
     private void RequireExists()
     {

@@ -1,0 +1,41 @@
+namespace Regatta.Grains.Aggregation;
+
+/// <summary>
+/// Batcher odd–even merge-sort networks: a fixed list of compare-exchange pairs that sorts any K values.
+/// Applied with SIMD min/max across vector lanes, it sorts one coordinate per lane with no branches.
+/// </summary>
+internal static class SortingNetwork
+{
+    public const int MaxSize = 128;
+    private static readonly int[]?[] Cache = new int[]?[MaxSize + 1];
+
+    /// <summary>Comparator pairs (a, b), a &lt; b, flattened: after "(lo, hi) = (min, max)" for each pair in order, positions 0..K−1 are sorted ascending.</summary>
+    public static int[] For(int size)
+    {
+        if (size is < 1 or > MaxSize)
+            throw new ArgumentOutOfRangeException(nameof(size), size, $"sorting networks are built for 1..{MaxSize} values");
+        return Cache[size] ??= Build(size);
+    }
+
+    private static int[] Build(int size)
+    {
+        // Build for the next power of two, then drop comparators that touch a position ≥ size: those
+        // positions can be thought of as +∞ padding, for which such a comparator never moves anything.
+        var n = 1;
+        while (n < size) n <<= 1;
+        var pairs = new List<int>();
+        for (var p = 1; p < n; p <<= 1)
+            for (var k = p; k >= 1; k >>= 1)
+                for (var j = k % p; j <= n - 1 - k; j += 2 * k)
+                    for (var i = 0; i <= Math.Min(k - 1, n - j - k - 1); i++)
+                    {
+                        var (a, b) = (i + j, i + j + k);
+                        if (a / (2 * p) == b / (2 * p) && b < size)
+                        {
+                            pairs.Add(a);
+                            pairs.Add(b);
+                        }
+                    }
+        return pairs.ToArray();
+    }
+}

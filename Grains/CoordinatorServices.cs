@@ -1,0 +1,17 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Regatta.Grains.Models;
+
+namespace Regatta.Grains;
+
+public static class CoordinatorServices
+{
+    /// <summary>The services Regatta's grains need, shared by the silo host and the test clusters.</summary>
+    public static IServiceCollection AddRegattaCoordinator(this IServiceCollection services)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<BlobStore>();
+        services.AddSingleton<IModelRuntime, TorchModelRuntime>();
+        return services;
+    }
+}

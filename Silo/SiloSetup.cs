@@ -1,0 +1,76 @@
+using System.Net;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Orleans.Configuration;
+using Regatta.Grains;
+using Regatta.Storage;
+
+namespace Regatta.Silo;
+
+/// <summary>How a Regatta silo is put together, as extension methods so Program.cs reads as a story.</summary>
+public static class SiloSetup
+{
+    public const string DefaultUrl = "http://127.0.0.1:5080";
+
+    /// <summary>HTTP on 127.0.0.1:5080 unless --urls or ASPNETCORE_URLS says otherwise.</summary>
+    public static WebApplicationBuilder UseRegattaDefaults(this WebApplicationBuilder builder)
+    {
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
+            builder.WebHost.UseUrls(DefaultUrl);
+        return builder;
+    }
+
+    public static WebApplicationBuilder AddRegattaSilo(this WebApplicationBuilder builder)
+    {
+        var config = builder.Configuration.GetSection(CoordinatorOptions.Section);
+        var settings = SiloSettings.From(config);
+        builder.Services.Configure<CoordinatorOptions>(config);
+        builder.Services.PostConfigure<CoordinatorOptions>(o => o.DataDir = settings.DataDir);
+        builder.Services.AddRegattaCoordinator();
+        builder.UseOrleans(silo => silo.ConfigureRegattaSilo(settings));
+        builder.Services.AddHealthChecks().AddCheck<SiloHealth>("silo");
+        return builder;
+    }
+
+    public static ISiloBuilder ConfigureRegattaSilo(this ISiloBuilder silo, SiloSettings settings)
+    {
+        silo.Configure<ClusterOptions>(o =>
+        {
+            o.ClusterId = settings.ClusterId;
+            o.ServiceId = settings.ServiceId;
+        });
+        switch (settings.Storage)
+        {
+            case StorageKind.Sqlite:
+                silo.UseLocalhostClustering(settings.SiloPort, settings.GatewayPort, new IPEndPoint(IPAddress.Loopback, settings.SiloPort),
+                    settings.ServiceId, settings.ClusterId);
+                silo.AddRegattaSqliteStorage(settings.DataDir, StoreNames.Regatta);
+                break;
+            default:
+                throw new InvalidOperationException($"Regatta:Storage '{settings.Storage}' is not supported by this build");
+        }
+        return silo;
+    }
+
+    public static WebApplication MapRegattaHealth(this WebApplication app)
+    {
+        app.MapHealthChecks("/healthz");
+        return app;
+    }
+}
+
+/// <summary>Ready when this silo's cluster answers with at least one active silo.</summary>
+internal sealed class SiloHealth(IGrainFactory grains) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var hosts = await grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
+            return hosts.Count > 0 ? HealthCheckResult.Healthy($"{hosts.Count} active silo(s)") : HealthCheckResult.Unhealthy("no active silo");
+        }
+        catch (Exception e)
+        {
+            return HealthCheckResult.Unhealthy("silo not ready: " + e.Message);
+        }
+    }
+}

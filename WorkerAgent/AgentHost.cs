@@ -1,0 +1,62 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+
+namespace Regatta.WorkerAgent;
+
+/// <summary>Starts the Orleans client for an agent and runs its session until Ctrl+C.</summary>
+public static class AgentHost
+{
+    public static async Task<int> RunAsync(AgentOptions options, CancellationToken ct)
+    {
+        using var host = Build(options);
+        await host.StartAsync(ct);
+        var session = new WorkerSession(options, host.Services.GetRequiredService<IClusterClient>(),
+            host.Services.GetRequiredService<ILoggerFactory>());
+        try
+        {
+            await session.RunAsync(ct);
+            return 0;
+        }
+        finally
+        {
+            await host.StopAsync(CancellationToken.None);
+        }
+    }
+
+    public static IHost Build(AgentOptions options, Action<ILoggingBuilder>? logging = null)
+    {
+        var gateway = ParseGateway(options.Coordinator);
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        if (logging is null) builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+        else logging(builder.Logging);
+        builder.Logging.AddFilter("Orleans", LogLevel.Warning);
+        builder.UseOrleansClient(client =>
+        {
+            client.UseStaticClustering(gateway);
+            client.Configure<ClusterOptions>(o => { o.ClusterId = "regatta"; o.ServiceId = "regatta"; });
+            // Keep trying while the cluster is down; the session's own retries cover calls in between.
+            client.UseConnectionRetryFilter(async (_, token) =>
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), token);
+                return !token.IsCancellationRequested;
+            });
+        });
+        return builder.Build();
+    }
+
+    public static IPEndPoint ParseGateway(string coordinator)
+    {
+        var colon = coordinator.LastIndexOf(':');
+        var host = colon > 0 ? coordinator[..colon] : coordinator;
+        var port = 30000;
+        if (colon > 0 && (!int.TryParse(coordinator[(colon + 1)..], out port) || port is < 1 or > 65535))
+            throw new ArgumentException($"--coordinator '{coordinator}': expected host:port with a port in [1, 65535]");
+        var address = IPAddress.TryParse(host, out var ip) ? ip
+            : Dns.GetHostAddresses(host).OrderBy(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 0 : 1).First();
+        return new IPEndPoint(address, port);
+    }
+}

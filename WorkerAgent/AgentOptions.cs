@@ -1,0 +1,18 @@
+namespace Regatta.WorkerAgent;
+
+/// <summary>What the agent was told on its command line.</summary>
+public sealed record AgentOptions
+{
+    public required string Coordinator { get; init; }
+    public required string Name { get; init; }
+    public required string WorkerId { get; init; }
+    public string Device { get; init; } = "auto";
+    /// <summary>Overrides the run's data source (a file of this machine's own), or null to use the run spec's.</summary>
+    public string? Data { get; init; }
+    public string? JoinToken { get; init; }
+    public string? RunId { get; init; }
+    public TimeSpan Heartbeat { get; init; } = TimeSpan.FromSeconds(5);
+    public required string CacheDir { get; init; }
+    /// <summary>Fault injection for tests and demos: "nan" or "huge" poisons every update this agent sends.</summary>
+    public string? Poison { get; init; }
+}

@@ -1,0 +1,148 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Regatta.Jobs;
+using Regatta.Learning.Data;
+using Regatta.Learning.Models;
+using Regatta.Learning.Training;
+using Regatta.Learning.Weights;
+using Regatta.Runs;
+using Regatta.Workers;
+using TorchSharp;
+
+namespace Regatta.WorkerAgent;
+
+/// <summary>Carries out one assignment with TorchSharp: train on the local partition, or witness a candidate.</summary>
+public sealed class JobRunner(AgentOptions options, ModelTransfer transfer, ILogger logger, Action<JobProgress?> report)
+{
+    private readonly torch.Device _device = DeviceChoice.Resolve(options.Device);
+    // Each run's partition is generated or loaded once, then reused every round.
+    private readonly Dictionary<(string Run, int Partition), (Dataset Train, Dataset HoldOut)> _data = new();
+
+    public Hardware DetectHardware()
+    {
+        var probe = HardwareProbe.Probe(_device);
+        return new Hardware
+        {
+            DeviceKind = probe.DeviceKind,
+            DeviceName = probe.DeviceName,
+            VramBytes = probe.VramBytes,
+            CpuCores = probe.CpuCores,
+            RamBytes = probe.RamBytes,
+            Capabilities = ["train", "witness", "mlp", "cnn", "transformer"],
+            AgentVersion = typeof(JobRunner).Assembly.GetName().Version?.ToString(3) ?? "0.0.0",
+        };
+    }
+
+    public async Task<JobOutcome> RunAsync(Assignment job, CancellationToken ct) => job.Kind switch
+    {
+        JobKind.Train => await Train(job, ct),
+        JobKind.Witness or JobKind.Validate => await Witness(job, ct),
+        _ => new JobOutcome { Succeeded = false, Error = $"this agent does not do {job.Kind} jobs", Stage = "assign" },
+    };
+
+    private async Task<JobOutcome> Train(Assignment job, CancellationToken ct)
+    {
+        var global = await Download(job, job.ModelHash, ct);
+        var (train, _) = Partition(job);
+        using var scope = torch.NewDisposeScope();
+        var model = ModelCatalog.Create(job.Spec.Model, job.Spec.Seed);
+        WeightsIO.Load(model, global);
+        model.to(_device);
+        var watch = Stopwatch.StartNew();
+        var progress = new Progress<TrainProgress>(p =>
+        {
+            report(new JobProgress(job.JobId, p.TotalSteps > 0 ? Math.Clamp((double)p.Step / p.TotalSteps, 0, 1) : 0, $"epoch {p.Epoch} step {p.Step} loss {p.Loss:F4}"));
+            if (p.Step % 10 == 0) logger.LogInformation("{JobId} epoch {Epoch} step {Step}: loss {Loss:F4}, {Rate:F0} samples/s", job.JobId, p.Epoch, p.Step, p.Loss, p.SamplesPerSecond);
+        });
+        var result = await Task.Run(() => LocalTrainer.Train(model, train, job.Spec.Training, _device,
+            job.Spec.Seed + job.Round * 7919L + job.Partition, progress, ct), ct);
+        var local = WeightsIO.Read(model);
+        var delta = Poison(UpdateMath.Delta(local, global));
+        var bytes = delta.ToBytes();
+        var hash = await Stage("upload", () => transfer.UploadAsync(bytes, null, ct));
+        logger.LogInformation("{JobId} trained {Examples} examples in {Seconds:F1} s: loss {Loss:F4}, accuracy {Accuracy:F3}, {Rate:F0} samples/s",
+            job.JobId, result.Examples, watch.Elapsed.TotalSeconds, result.Loss, result.Accuracy, result.SamplesPerSecond);
+        return new JobOutcome
+        {
+            Succeeded = true,
+            OutputHash = hash,
+            Metrics = new()
+            {
+                [MetricNames.Examples] = result.Examples,
+                [MetricNames.Loss] = result.Loss,
+                [MetricNames.Accuracy] = result.Accuracy,
+                [MetricNames.SamplesPerSecond] = result.SamplesPerSecond,
+            },
+        };
+    }
+
+    private async Task<JobOutcome> Witness(Assignment job, CancellationToken ct)
+    {
+        var candidate = await Download(job, job.ModelHash, ct);
+        var baseline = job.BaseModelHash is { Length: > 0 } b ? await Download(job, b, ct) : null;
+        var (_, holdOut) = Partition(job);
+        using var scope = torch.NewDisposeScope();
+        var model = ModelCatalog.Create(job.Spec.Model, job.Spec.Seed);
+        WeightsIO.Load(model, candidate);
+        model.to(_device);
+        var result = Evaluator.Evaluate(model, holdOut, _device);
+        var baseLoss = double.NaN;
+        if (baseline is not null)
+        {
+            WeightsIO.Load(model, baseline);
+            model.to(_device);
+            baseLoss = Evaluator.Evaluate(model, holdOut, _device).Loss;
+        }
+        logger.LogInformation("{JobId} witnessed {Hash}: loss {Loss:F4} (current model {Base:F4}), accuracy {Accuracy:F3}",
+            job.JobId, job.ModelHash[..12], result.Loss, baseLoss, result.Accuracy);
+        var metrics = new Dictionary<string, double>
+        {
+            [MetricNames.Examples] = result.Examples,
+            [MetricNames.Loss] = result.Loss,
+            [MetricNames.Accuracy] = result.Accuracy,
+        };
+        if (double.IsFinite(baseLoss)) metrics["baseLoss"] = baseLoss;
+        return new JobOutcome { Succeeded = true, OutputHash = job.ModelHash, Metrics = metrics };
+    }
+
+    private async Task<ModelWeights> Download(Assignment job, string hash, CancellationToken ct)
+    {
+        var progress = new Progress<double>(f => report(new JobProgress(job.JobId, f, $"downloading {hash[..12]}")));
+        var bytes = await Stage("download", () => transfer.FetchAsync(hash, progress, ct));
+        return ModelWeights.FromBytes(bytes);
+    }
+
+    private (Dataset Train, Dataset HoldOut) Partition(Assignment job)
+    {
+        var spec = options.Data is { } local ? job.Spec.Data with { Source = local } : job.Spec.Data;
+        if (!_data.TryGetValue((job.RunId, job.Partition), out var data))
+        {
+            data = DataCatalog.Partition(spec, job.Partition, job.Spec.Seed, job.Spec.Model);
+            _data[(job.RunId, job.Partition)] = data;
+            logger.LogInformation("Data for run {RunId}: partition {Partition} of {Source}, {Train} train / {HoldOut} held out",
+                job.RunId, job.Partition, spec.Source, data.Train.Count, data.HoldOut.Count);
+        }
+        return data;
+    }
+
+    private ModelWeights Poison(ModelWeights delta) => options.Poison switch
+    {
+        "nan" => delta.WithValues(Enumerable.Repeat(float.NaN, (int)delta.ParameterCount).ToArray()),
+        "huge" => delta.WithValues(delta.Flatten().Select(v => v * 1e6f + 1e3f).ToArray()),
+        _ => delta,
+    };
+
+    private static async Task<T> Stage<T>(string stage, Func<Task<T>> work)
+    {
+        try { return await work(); }
+        catch (Exception e) when (e is not OperationCanceledException) { throw new StageException(stage, e); }
+    }
+
+    public static string StageOf(Exception e) => e is StageException s ? s.Stage : "train";
+}
+
+/// <summary>A failure tagged with the stage it happened in (download, train, upload) for the report.</summary>
+public sealed class StageException(string stage, Exception inner) : Exception($"{stage}: {inner.Message}", inner)
+{
+    public string Stage { get; } = stage;
+}

@@ -1,0 +1,69 @@
+using System.CommandLine;
+using Regatta;
+using Regatta.WorkerAgent;
+
+var coordinator = new Option<string>("--coordinator") { Description = "Gateway host:port of the cluster", DefaultValueFactory = _ => "localhost:30000" };
+var name = new Option<string>("--name") { Description = "Name shown to operators", DefaultValueFactory = _ => Environment.MachineName };
+var id = new Option<string?>("--id") { Description = "Stable worker id (default: the name)" };
+var device = new Option<string>("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "auto" };
+device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
+var data = new Option<string?>("--data") { Description = "Local data (csv:PATH, idx:IMAGES,LABELS, text:PATH) or a generator name; default: the run spec's" };
+var token = new Option<string?>("--join-token") { Description = "The run's join token: approves this worker without an operator" };
+var run = new Option<string?>("--run") { Description = "Run id to join once approved" };
+var heartbeat = new Option<double>("--heartbeat") { Description = "Heartbeat interval in seconds", DefaultValueFactory = _ => 5 };
+var cache = new Option<string?>("--cache-dir") { Description = "Model cache directory (default: ~/.cache/regatta/<id>)" };
+var poison = new Option<string?>("--poison") { Description = "Fault injection: send nan or huge updates (for testing robust aggregation)" };
+poison.AcceptOnlyFromAmong("nan", "huge");
+
+var root = new RootCommand("Regatta worker agent: joins a Regatta cluster, trains and evaluates with TorchSharp")
+{
+    coordinator, name, id, device, data, token, run, heartbeat, cache, poison,
+};
+root.SetAction(async (parse, ct) =>
+{
+    var workerName = parse.GetValue(name)!;
+    var workerId = parse.GetValue(id) ?? workerName;
+    if (!Ids.IsValid(workerId))
+    {
+        Console.Error.WriteLine($"--id/--name '{workerId}': a worker id is 1 to {Ids.MaxLength} characters of A-Z a-z 0-9 _ . -");
+        return 2;
+    }
+    var runId = parse.GetValue(run);
+    if (runId is not null && !Ids.IsValid(runId))
+    {
+        Console.Error.WriteLine($"--run '{runId}': not a valid run id");
+        return 2;
+    }
+    var seconds = parse.GetValue(heartbeat);
+    if (seconds is < 0.2 or > 300)
+    {
+        Console.Error.WriteLine("--heartbeat must be in [0.2, 300] seconds");
+        return 2;
+    }
+    var options = new AgentOptions
+    {
+        Coordinator = parse.GetValue(coordinator)!,
+        Name = workerName,
+        WorkerId = workerId,
+        Device = parse.GetValue(device)!,
+        Data = parse.GetValue(data),
+        JoinToken = parse.GetValue(token),
+        RunId = runId,
+        Heartbeat = TimeSpan.FromSeconds(seconds),
+        CacheDir = parse.GetValue(cache) ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "regatta", workerId),
+        Poison = parse.GetValue(poison),
+    };
+    return await AgentHost.RunAsync(options, ct);
+});
+var runIdArg = new Option<string>("--run") { Description = "Run id", Required = true };
+var specArg = new Option<string>("--spec") { Description = "Path of the run spec (YAML)", Required = true };
+var startArg = new Option<bool>("--start") { Description = "Start the run right after creating it" };
+var submit = new Command("submit", "Create a run from a YAML spec") { coordinator, runIdArg, specArg, startArg };
+submit.SetAction((parse, ct) => RunCommands.SubmitAsync(parse.GetValue(coordinator)!, Ids.Require(parse.GetValue(runIdArg), "--run"),
+    parse.GetValue(specArg)!, parse.GetValue(startArg), ct));
+var watch = new Command("watch", "Print a run's rounds until it ends; the last line is a JSON summary") { coordinator, runIdArg };
+watch.SetAction((parse, ct) => RunCommands.WatchAsync(parse.GetValue(coordinator)!, Ids.Require(parse.GetValue(runIdArg), "--run"), ct));
+root.Subcommands.Add(submit);
+root.Subcommands.Add(watch);
+
+return await root.Parse(args).InvokeAsync();

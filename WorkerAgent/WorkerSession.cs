@@ -1,0 +1,173 @@
+using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.Retry;
+using Regatta.Jobs;
+using Regatta.Runs;
+using Regatta.Workers;
+
+namespace Regatta.WorkerAgent;
+
+/// <summary>
+/// One agent's life in the cluster: register, heartbeat, wait for approval, join its run, then long-poll for
+/// assignments and carry them out. Cluster outages are retried; Ctrl+C unregisters.
+/// </summary>
+public sealed class WorkerSession
+{
+    private readonly AgentOptions _options;
+    private readonly IClusterClient _client;
+    private readonly ILogger _logger;
+    private readonly ResiliencePipeline _retry;
+    private readonly JobRunner _runner;
+    private JobProgress? _progress;
+    private ApprovalStatus _approval = ApprovalStatus.Pending;
+
+    public WorkerSession(AgentOptions options, IClusterClient client, ILoggerFactory loggers)
+    {
+        _options = options;
+        _client = client;
+        _logger = loggers.CreateLogger("agent." + options.WorkerId);
+        Transfer = new ModelTransfer(client, options.CacheDir, _logger);
+        _runner = new JobRunner(options, Transfer, _logger, p => _progress = p);
+        // Outages of the cluster are waited out; refusals by the coordinator (RegattaException) are not retried.
+        _retry = new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<Exception>(e => e is not RegattaException and not OperationCanceledException),
+            MaxRetryAttempts = int.MaxValue,
+            BackoffType = DelayBackoffType.Exponential,
+            Delay = TimeSpan.FromMilliseconds(200),
+            MaxDelay = TimeSpan.FromSeconds(5),
+            OnRetry = a =>
+            {
+                _logger.LogWarning("Cluster call failed ({Error}); retrying in {Delay}", a.Outcome.Exception?.Message, a.RetryDelay);
+                return ValueTask.CompletedTask;
+            },
+        }).Build();
+    }
+
+    public ModelTransfer Transfer { get; }
+    public int JobsDone { get; private set; }
+    private IWorkerGrain Worker => _client.GetGrain<IWorkerGrain>(_options.WorkerId);
+
+    public async Task RunAsync(CancellationToken ct)
+    {
+        var hardware = _runner.DetectHardware();
+        var view = await _retry.ExecuteAsync(async _ => await Worker.Register(new WorkerRegistration
+        {
+            Name = _options.Name,
+            Hardware = hardware,
+            JoinToken = _options.JoinToken,
+            RunId = _options.RunId,
+        }), ct);
+        _approval = view.Approval;
+        _logger.LogInformation("Registered as {WorkerId} on {Device} ({Name}), {Cores} cores: {Approval}",
+            _options.WorkerId, hardware.DeviceKind, hardware.DeviceName, hardware.CpuCores, view.Approval);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var beating = HeartbeatLoop(stop.Token);
+        try
+        {
+            if (_options.RunId is { } runId) await JoinRun(runId, ct);
+            await AssignmentLoop(ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
+        finally
+        {
+            await stop.CancelAsync();
+            await beating;
+            await Unregister();
+        }
+    }
+
+    private async Task JoinRun(string runId, CancellationToken ct)
+    {
+        while (true)
+        {
+            try
+            {
+                var joined = await _retry.ExecuteAsync(async _ => await _client.GetGrain<IRunGrain>(runId).Join(_options.WorkerId, _options.JoinToken), ct);
+                _logger.LogInformation("Joined run {RunId} ({Status}{Auto})", runId, joined.Status, joined.AutoApproved ? ", approved by join token" : "");
+                return;
+            }
+            catch (RegattaException e) when (e.Code is "not_approved" or "unknown_run")
+            {
+                // Waiting for an operator to approve us, or for the run to be created.
+                _logger.LogInformation("Waiting to join {RunId}: {Reason}", runId, e.Message);
+                await Task.Delay(TimeSpan.FromSeconds(2), ct);
+            }
+        }
+    }
+
+    private async Task AssignmentLoop(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            if (_approval == ApprovalStatus.Rejected) throw new RegattaException("rejected", "this worker was rejected by the coordinator");
+            var assignment = await _retry.ExecuteAsync(async _ => await Worker.NextAssignment(TimeSpan.FromSeconds(15)), ct);
+            if (assignment is null) continue;
+            _logger.LogInformation("Job {JobId}: {Kind} round {Round} of run {RunId}", assignment.JobId, assignment.Kind, assignment.Round, assignment.RunId);
+            JobOutcome outcome;
+            try
+            {
+                outcome = await _runner.RunAsync(assignment, ct);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                _logger.LogError(e, "Job {JobId} failed", assignment.JobId);
+                outcome = new JobOutcome { Succeeded = false, Error = e.Message, Stage = JobRunner.StageOf(e) };
+            }
+            _progress = null;
+            try
+            {
+                await _retry.ExecuteAsync(async _ => await _client.GetGrain<IJobGrain>(assignment.JobId).Complete(_options.WorkerId, outcome), ct);
+                JobsDone++;
+            }
+            catch (RegattaException e)
+            {
+                // The run moved on (job closed by a deadline or a cancel): nothing to do but say so.
+                _logger.LogWarning("Job {JobId} result not taken: {Reason}", assignment.JobId, e.Message);
+            }
+        }
+    }
+
+    private async Task HeartbeatLoop(CancellationToken ct)
+    {
+        var interval = _options.Heartbeat;
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                var reply = await Worker.Heartbeat(new Heartbeat
+                {
+                    Status = _progress is null ? Liveness.Online : Liveness.Busy,
+                    Progress = _progress,
+                });
+                if (reply.Approval != _approval)
+                    _logger.LogInformation("Approval changed: {From} → {To}", _approval, reply.Approval);
+                _approval = reply.Approval;
+            }
+            catch (RegattaException e) when (e.Code == "rejected")
+            {
+                _approval = ApprovalStatus.Rejected;
+                _logger.LogError("Rejected by the coordinator: {Reason}", e.Message);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                _logger.LogWarning("Heartbeat failed: {Error}", e.Message);
+            }
+            try { await Task.Delay(interval, ct); }
+            catch (OperationCanceledException) { return; }
+        }
+    }
+
+    private async Task Unregister()
+    {
+        try
+        {
+            await Worker.Unregister().WaitAsync(TimeSpan.FromSeconds(5));
+            _logger.LogInformation("Unregistered {WorkerId}", _options.WorkerId);
+        }
+        catch (Exception e)
+        {
+            _logger.LogWarning("Could not unregister: {Error}", e.Message);
+        }
+    }
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The main job: a local silo (SQLite in ./data) and three worker agents train an MLP on non-IID synthetic data.
+# Prints round-by-round progress; the last line is one JSON object with the run's outcome.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+AGENTS=${AGENTS:-3}
+SPEC=${SPEC:-deploy/examples/demo-mlp.yaml}
+RUN=${RUN:-demo-$(date +%Y%m%d-%H%M%S)}
+DATA_DIR=${DATA_DIR:-data}
+LOGS="$DATA_DIR/logs/$RUN"
+TOKEN=$(sed -n 's/^joinToken: *//p' "$SPEC")
+mkdir -p "$LOGS"
+
+echo "Building (Release)..." >&2
+dotnet build Silo/Silo.csproj -c Release -v quiet -nologo >&2
+dotnet build WorkerAgent/WorkerAgent.csproj -c Release -v quiet -nologo >&2
+SILO=Silo/bin/Release/net10.0/Regatta.Silo.dll
+AGENT=WorkerAgent/bin/Release/net10.0/Regatta.WorkerAgent.dll
+
+pids=()
+cleanup() {
+  # Agents first (they unregister on SIGINT), then the silo.
+  for pid in "${pids[@]:1}"; do kill -INT "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]:1}"; do wait "$pid" 2>/dev/null || true; done
+  [ "${#pids[@]}" -gt 0 ] && kill -INT "${pids[0]}" 2>/dev/null && wait "${pids[0]}" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+echo "Starting the silo (logs: $LOGS/silo.log, dashboard/API on http://127.0.0.1:5080)..." >&2
+dotnet "$SILO" --Regatta:DataDir="$DATA_DIR" >"$LOGS/silo.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 120); do
+  if curl -sf http://127.0.0.1:5080/healthz >/dev/null 2>&1; then break; fi
+  if ! kill -0 "${pids[0]}" 2>/dev/null; then echo "The silo exited; see $LOGS/silo.log" >&2; tail -20 "$LOGS/silo.log" >&2; exit 1; fi
+  sleep 0.5
+done
+curl -sf http://127.0.0.1:5080/healthz >/dev/null || { echo "The silo did not become healthy in 60 s" >&2; exit 1; }
+
+dotnet "$AGENT" submit --run "$RUN" --spec "$SPEC" --start
+for i in $(seq 1 "$AGENTS"); do
+  dotnet "$AGENT" --name "agent-$i" --id "$RUN-agent-$i" --run "$RUN" --join-token "$TOKEN" --device cpu \
+    --cache-dir "$DATA_DIR/agents/$RUN-agent-$i" --heartbeat 2 >"$LOGS/agent-$i.log" 2>&1 &
+  pids+=($!)
+done
+echo "Started $AGENTS agents (logs: $LOGS/agent-N.log); training..." >&2
+dotnet "$AGENT" watch --run "$RUN"

@@ -1,0 +1,83 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.TestingHost;
+using Regatta.Grains;
+using Regatta.Storage;
+
+namespace Regatta.Tests;
+
+/// <summary>
+/// A real Orleans test cluster with Regatta's grains on the embedded SQLite store in a temporary folder,
+/// with short timings so runs move in seconds. Disposing it stops the silos and deletes the folder.
+/// </summary>
+public sealed class RegattaCluster : IAsyncDisposable
+{
+    private RegattaCluster(TestCluster cluster, string dataDir)
+    {
+        Cluster = cluster;
+        DataDir = dataDir;
+    }
+
+    public TestCluster Cluster { get; }
+    public string DataDir { get; }
+    public IGrainFactory Grains => Cluster.GrainFactory;
+    public IClusterClient Client => Cluster.Client;
+
+    public static async Task<RegattaCluster> StartAsync(string? dataDir = null, TimeSpan? heartbeatTimeout = null, short silos = 1)
+    {
+        dataDir ??= Directory.CreateTempSubdirectory("regatta-cluster-").FullName;
+        var builder = new TestClusterBuilder(silos);
+        builder.Properties["Regatta:DataDir"] = dataDir;
+        builder.Properties["Regatta:TickInterval"] = "00:00:00.200";
+        builder.Properties["Regatta:ReminderPeriod"] = "00:00:05";
+        builder.Properties["Regatta:HeartbeatTimeout"] = (heartbeatTimeout ?? TimeSpan.FromSeconds(30)).ToString("c");
+        builder.Properties["Regatta:HeartbeatInterval"] = "00:00:01";
+        builder.AddSiloBuilderConfigurator<SiloConfigurator>();
+        var cluster = builder.Build();
+        await cluster.DeployAsync();
+        return new RegattaCluster(cluster, dataDir);
+    }
+
+    /// <summary>Stops every silo and starts a new cluster on the same SQLite file.</summary>
+    public async Task<RegattaCluster> RestartAsync(TimeSpan? heartbeatTimeout = null)
+    {
+        await Cluster.StopAllSilosAsync();
+        await Cluster.DisposeAsync();
+        return await StartAsync(DataDir, heartbeatTimeout);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try { await Cluster.StopAllSilosAsync(); } catch (ObjectDisposedException) { }
+        await Cluster.DisposeAsync();
+        try { Directory.Delete(DataDir, recursive: true); } catch (IOException) { }
+    }
+
+    private sealed class SiloConfigurator : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder silo)
+        {
+            var config = silo.Configuration.GetSection(CoordinatorOptions.Section);
+            silo.Services.Configure<CoordinatorOptions>(config);
+            silo.Services.AddRegattaCoordinator();
+            silo.AddRegattaSqliteStorage(config["DataDir"]!, StoreNames.Regatta);
+        }
+    }
+}
+
+public static class Eventually
+{
+    /// <summary>Polls until the condition holds; the timeout only bounds a failure.</summary>
+    public static async Task<T> Until<T>(Func<Task<T>> probe, Func<T, bool> condition, TimeSpan? timeout = null, string? what = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
+        T value;
+        while (!condition(value = await probe()))
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"condition not met{(what is null ? "" : ": " + what)}; last value: {value}");
+            await Task.Delay(50);
+        }
+        return value;
+    }
+}
