@@ -44,24 +44,26 @@ public sealed class JobRunner(AgentOptions options, ModelTransfer transfer, ILog
     {
         var global = await Download(job, job.ModelHash, ct);
         var (train, _) = Partition(job);
-        using var scope = torch.NewDisposeScope();
-        var model = ModelCatalog.Create(job.Spec.Model, job.Spec.Seed);
-        WeightsIO.Load(model, global);
-        model.to(_device);
-        var watch = Stopwatch.StartNew();
         var progress = new Progress<TrainProgress>(p =>
         {
-            report(new JobProgress(job.JobId, p.TotalSteps > 0 ? Math.Clamp((double)p.Step / p.TotalSteps, 0, 1) : 0, $"epoch {p.Epoch} step {p.Step} loss {p.Loss:F4}"));
-            if (p.Step % 10 == 0) logger.LogInformation("{JobId} epoch {Epoch} step {Step}: loss {Loss:F4}, {Rate:F0} samples/s", job.JobId, p.Epoch, p.Step, p.Loss, p.SamplesPerSecond);
+            report(new JobProgress(job.JobId, p.TotalSteps > 0 ? Math.Clamp((double)p.Step / p.TotalSteps, 0, 1) : 0, $"epoch {p.Epoch} step {p.Step}/{p.TotalSteps} loss {p.Loss:F4}"));
+            if (p.Step % 20 == 0 || p.Step == p.TotalSteps)
+                logger.LogInformation("{JobId} epoch {Epoch} step {Step}/{Total}: loss {Loss:F4}, {Rate:F0} samples/s", job.JobId, p.Epoch, p.Step, p.TotalSteps, p.Loss, p.SamplesPerSecond);
         });
-        var result = await Task.Run(() => LocalTrainer.Train(model, train, job.Spec.Training, _device,
-            job.Spec.Seed + job.Round * 7919L + job.Partition, progress, ct), ct);
-        var local = WeightsIO.Read(model);
+        // TorchSharp dispose scopes belong to one thread: all tensor work of the job runs inside one synchronous call.
+        var (result, local) = await Task.Run(() =>
+        {
+            using var scope = torch.NewDisposeScope();
+            var model = ModelCatalog.Create(job.Spec.Model, job.Spec.Seed);
+            WeightsIO.Load(model, global);
+            model.to(_device);
+            var trained = LocalTrainer.Train(model, train, job.Spec.Training, _device, job.Spec.Seed + job.Round * 7919L + job.Partition, progress, ct);
+            return (trained, WeightsIO.Read(model));
+        }, ct);
         var delta = Poison(UpdateMath.Delta(local, global));
-        var bytes = delta.ToBytes();
-        var hash = await Stage("upload", () => transfer.UploadAsync(bytes, null, ct));
-        logger.LogInformation("{JobId} trained {Examples} examples in {Seconds:F1} s: loss {Loss:F4}, accuracy {Accuracy:F3}, {Rate:F0} samples/s",
-            job.JobId, result.Examples, watch.Elapsed.TotalSeconds, result.Loss, result.Accuracy, result.SamplesPerSecond);
+        var hash = await Stage("upload", () => transfer.UploadAsync(delta.ToBytes(), null, ct));
+        logger.LogInformation("{JobId} trained {Examples} examples: loss {Loss:F4}, accuracy {Accuracy:F3}, {Rate:F0} samples/s",
+            job.JobId, result.Examples, result.Loss, result.Accuracy, result.SamplesPerSecond);
         return new JobOutcome
         {
             Succeeded = true,
@@ -81,18 +83,18 @@ public sealed class JobRunner(AgentOptions options, ModelTransfer transfer, ILog
         var candidate = await Download(job, job.ModelHash, ct);
         var baseline = job.BaseModelHash is { Length: > 0 } b ? await Download(job, b, ct) : null;
         var (_, holdOut) = Partition(job);
-        using var scope = torch.NewDisposeScope();
-        var model = ModelCatalog.Create(job.Spec.Model, job.Spec.Seed);
-        WeightsIO.Load(model, candidate);
-        model.to(_device);
-        var result = Evaluator.Evaluate(model, holdOut, _device);
-        var baseLoss = double.NaN;
-        if (baseline is not null)
+        var (result, baseLoss) = await Task.Run(() =>
         {
+            using var scope = torch.NewDisposeScope();
+            var model = ModelCatalog.Create(job.Spec.Model, job.Spec.Seed);
+            WeightsIO.Load(model, candidate);
+            model.to(_device);
+            var evaluated = Evaluator.Evaluate(model, holdOut, _device);
+            if (baseline is null) return (evaluated, double.NaN);
             WeightsIO.Load(model, baseline);
             model.to(_device);
-            baseLoss = Evaluator.Evaluate(model, holdOut, _device).Loss;
-        }
+            return (evaluated, Evaluator.Evaluate(model, holdOut, _device).Loss);
+        }, ct);
         logger.LogInformation("{JobId} witnessed {Hash}: loss {Loss:F4} (current model {Base:F4}), accuracy {Accuracy:F3}",
             job.JobId, job.ModelHash[..12], result.Loss, baseLoss, result.Accuracy);
         var metrics = new Dictionary<string, double>

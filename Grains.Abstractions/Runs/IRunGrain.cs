@@ -51,7 +51,7 @@ public sealed record RunSummary(
     [property: Id(5)] double BestAccuracy,
     [property: Id(6)] DateTimeOffset CreatedAt);
 
-[GenerateSerializer, Alias("regatta.Page")]
+[GenerateSerializer, Alias("regatta.Page`1")]
 public sealed record Page<T>(
     [property: Id(0)] List<T> Items,
     [property: Id(1)] int Total,

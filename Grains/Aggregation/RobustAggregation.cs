@@ -210,7 +210,7 @@ public static class RobustAggregation
 
     /// <summary>
     /// Runs <paramref name="reducer"/> on every coordinate (median when <paramref name="trim"/> is −1,
-    /// otherwise trimmed mean). For K ≤ 64 on SIMD hardware, coordinates go through a sorting network
+    /// otherwise trimmed mean). For K ≤ SortingNetwork.MaxSize (128) on SIMD hardware, coordinates go through a sorting network
     /// one vector at a time (see <see cref="Networked"/>). Otherwise coordinates are processed in blocks: a
     /// block of each update is gathered, transposed, into a small coordinate-major buffer (each coordinate's
     /// K values contiguous), then reduced in place with quickselect. Blocks run in parallel when the work is large.

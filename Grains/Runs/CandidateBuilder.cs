@@ -48,6 +48,8 @@ public sealed class CandidateBuilder
     public (ModelWeights? Candidate, string? Refusal, FedAdamState? Optimizer) Build(AggregationSpec spec, FedAdamState? optimizer)
     {
         if (_aggregator.Count == 0) return (null, "no accepted updates", optimizer);
+        var needed = RoundAggregator.MinimumUpdates(spec);
+        if (_aggregator.Count < needed) return (null, $"{spec.Strategy} needs at least {needed} updates, got {_aggregator.Count}", optimizer);
         var result = _aggregator.Finish();
         var values = Global.Flatten();
         if (spec.Strategy == AggregationStrategy.FedAdam)

@@ -27,6 +27,9 @@ public sealed class RegattaCluster : IAsyncDisposable
     {
         dataDir ??= Directory.CreateTempSubdirectory("regatta-cluster-").FullName;
         var builder = new TestClusterBuilder(silos);
+        // Stored state and reminders are keyed by service id: a restarted cluster must keep it. Agents use these ids too.
+        builder.Options.ServiceId = "regatta";
+        builder.Options.ClusterId = "regatta";
         builder.Properties["Regatta:DataDir"] = dataDir;
         builder.Properties["Regatta:TickInterval"] = "00:00:00.200";
         builder.Properties["Regatta:ReminderPeriod"] = "00:00:05";

@@ -165,7 +165,7 @@ public class RunPauseTests
     }
 
     [Fact]
-    public void A_candidate_arriving_while_paused_is_recorded()
+    public void A_candidate_arriving_while_paused_is_set_aside_until_resume()
     {
         var h = new RunHarness();
         h.BeginFirstRound("w1", "w2");
@@ -174,10 +174,13 @@ public class RunPauseTests
 
         h.CandidateReady("cand-1");
 
+        // Nothing moves while paused: no witnesses are asked; the grain aggregates again once resumed.
         Assert.Equal(RunState.Paused, h.State);
-        Assert.Equal("cand-1", h.Round.CandidateHash);
+        Assert.Null(h.Round.CandidateHash);
+        Assert.Empty(h.Round.WitnessJobs);
         h.Run.Resume();
         Assert.Equal(RunState.RoundWitness, h.State);
+        Assert.Null(h.Round.CandidateHash);
     }
 
     /// <summary>
