@@ -10,7 +10,7 @@ public static class CoordinatorServices
     public static IServiceCollection AddRegattaCoordinator(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton<BlobStore>();
+        services.TryAddSingleton<IBlobStore, BlobStore>(); // production replaces it with the shared database's
         services.AddSingleton<IModelRuntime, TorchModelRuntime>();
         return services;
     }

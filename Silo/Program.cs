@@ -4,7 +4,12 @@ using Regatta.Silo;
 var builder = WebApplication.CreateBuilder(args);
 builder.UseRegattaDefaults();
 builder.AddRegattaSilo();
+builder.AddRegattaApi();
+builder.AddRegattaDashboard();
 
 var app = builder.Build();
 app.MapRegattaHealth();
+app.MapRegattaApi();
+app.MapRegattaMetrics();
+app.MapRegattaDashboard();
 app.Run();

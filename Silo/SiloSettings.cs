@@ -1,16 +1,29 @@
+using System.Net;
+
 namespace Regatta.Silo;
 
 public enum StorageKind { Sqlite, Postgres }
 
-/// <summary>The silo's own settings from configuration section "Regatta" (appsettings, REGATTA__X env vars, --Regatta:X).</summary>
+/// <summary>The silo's own settings from configuration section "Regatta" (appsettings, Regatta__X env vars, --Regatta:X).</summary>
 public sealed record SiloSettings
 {
+    /// <summary>Shortest admin key production mode accepts.</summary>
+    public const int MinAdminApiKeyLength = 16;
+
     public StorageKind Storage { get; init; } = StorageKind.Sqlite;
     public string DataDir { get; init; } = "data";
     public int SiloPort { get; init; } = 11111;
     public int GatewayPort { get; init; } = 30000;
     public string ClusterId { get; init; } = "regatta";
     public string ServiceId { get; init; } = "regatta";
+    /// <summary>
+    /// Address other silos and clients reach this silo at (Postgres mode; <c>Regatta:AdvertisedIp</c>, on Kubernetes the pod
+    /// IP). Null: Orleans picks this host's first non-loopback address. A loopback address also makes the silo listen on
+    /// loopback only (several silos on one host); any other address listens on all interfaces.
+    /// </summary>
+    public IPAddress? AdvertisedIp { get; init; }
+    /// <summary>Key of the admin API (<c>Regatta:AdminApiKey</c>); required, at least 16 characters, in Postgres mode.</summary>
+    public string? AdminApiKey { get; init; }
 
     public static SiloSettings From(IConfiguration section)
     {
@@ -18,7 +31,7 @@ public sealed record SiloSettings
         var storage = section["Storage"];
         if (storage is not null && !Enum.TryParse<StorageKind>(storage, ignoreCase: true, out var kind))
             throw new InvalidOperationException($"Regatta:Storage must be Sqlite or Postgres, not '{storage}'");
-        return settings with
+        settings = settings with
         {
             Storage = storage is null ? settings.Storage : Enum.Parse<StorageKind>(storage, ignoreCase: true),
             DataDir = Path.GetFullPath(section["DataDir"] ?? settings.DataDir),
@@ -26,7 +39,16 @@ public sealed record SiloSettings
             GatewayPort = Port(section, "GatewayPort", settings.GatewayPort),
             ClusterId = section["ClusterId"] ?? settings.ClusterId,
             ServiceId = section["ServiceId"] ?? settings.ServiceId,
+            AdvertisedIp = Address(section, "AdvertisedIp"),
+            AdminApiKey = string.IsNullOrEmpty(section["AdminApiKey"]) ? null : section["AdminApiKey"],
         };
+        if (settings.SiloPort == settings.GatewayPort)
+            throw new InvalidOperationException($"Regatta:SiloPort and Regatta:GatewayPort must differ (both are {settings.SiloPort})");
+        if (settings.Storage == StorageKind.Postgres && (settings.AdminApiKey?.Trim().Length ?? 0) < MinAdminApiKeyLength)
+            throw new InvalidOperationException(
+                $"Production mode (Regatta:Storage=Postgres) needs Regatta:AdminApiKey (env Regatta__AdminApiKey) of at least {MinAdminApiKeyLength} characters; " +
+                (settings.AdminApiKey is null ? "it is not set." : $"it has {settings.AdminApiKey.Trim().Length}."));
+        return settings;
     }
 
     private static int Port(IConfiguration section, string key, int fallback)
@@ -36,5 +58,14 @@ public sealed record SiloSettings
         return int.TryParse(text, out var port) && port is > 0 and < 65536
             ? port
             : throw new InvalidOperationException($"Regatta:{key} must be a port in [1, 65535], not '{text}'");
+    }
+
+    private static IPAddress? Address(IConfiguration section, string key)
+    {
+        var text = section[key];
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        return IPAddress.TryParse(text.Trim(), out var address) && !address.Equals(IPAddress.Any) && !address.Equals(IPAddress.IPv6Any)
+            ? address
+            : throw new InvalidOperationException($"Regatta:{key} must be the IP address this silo is reached at (e.g. the pod IP), not '{text}'");
     }
 }

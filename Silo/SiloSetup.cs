@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Orleans.Configuration;
 using Regatta.Grains;
+using Regatta.Silo.Production;
 using Regatta.Storage;
 
 namespace Regatta.Silo;
@@ -26,24 +27,32 @@ public static class SiloSetup
         builder.Services.Configure<CoordinatorOptions>(config);
         builder.Services.PostConfigure<CoordinatorOptions>(o => o.DataDir = settings.DataDir);
         builder.Services.AddRegattaCoordinator();
-        builder.UseOrleans(silo => silo.ConfigureRegattaSilo(settings));
+        var connectionString = builder.Configuration.GetConnectionString("Regatta");
+        builder.UseOrleans(silo => silo.ConfigureRegattaSilo(settings, connectionString));
         builder.Services.AddHealthChecks().AddCheck<SiloHealth>("silo");
+        builder.AddRegattaMetrics();
         return builder;
     }
 
-    public static ISiloBuilder ConfigureRegattaSilo(this ISiloBuilder silo, SiloSettings settings)
+    /// <param name="connectionString">ConnectionStrings:Regatta, used in Postgres mode.</param>
+    public static ISiloBuilder ConfigureRegattaSilo(this ISiloBuilder silo, SiloSettings settings, string? connectionString = null)
     {
         silo.Configure<ClusterOptions>(o =>
         {
             o.ClusterId = settings.ClusterId;
             o.ServiceId = settings.ServiceId;
         });
+        // Failure detection timings (Regatta:Membership:ProbeTimeout, NumMissedProbesLimit, ...): Orleans' defaults unless set.
+        silo.Services.Configure<ClusterMembershipOptions>(silo.Configuration.GetSection($"{CoordinatorOptions.Section}:Membership"));
         switch (settings.Storage)
         {
             case StorageKind.Sqlite:
                 silo.UseLocalhostClustering(settings.SiloPort, settings.GatewayPort, new IPEndPoint(IPAddress.Loopback, settings.SiloPort),
                     settings.ServiceId, settings.ClusterId);
                 silo.AddRegattaSqliteStorage(settings.DataDir, StoreNames.Regatta);
+                break;
+            case StorageKind.Postgres:
+                silo.UseRegattaPostgres(settings, connectionString);
                 break;
             default:
                 throw new InvalidOperationException($"Regatta:Storage '{settings.Storage}' is not supported by this build");

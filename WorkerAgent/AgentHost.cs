@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -28,15 +29,18 @@ public static class AgentHost
 
     public static IHost Build(AgentOptions options, Action<ILoggingBuilder>? logging = null)
     {
-        var gateway = ParseGateway(options.Coordinator);
         var builder = Host.CreateApplicationBuilder();
+        // --cluster-db, else ConnectionStrings__Regatta from the environment, else the static --coordinator gateway.
+        var clusterDb = options.ClusterDb ?? builder.Configuration.GetConnectionString("Regatta");
+        var gateway = string.IsNullOrWhiteSpace(clusterDb) ? ParseGateway(options.Coordinator) : null;
         builder.Logging.ClearProviders();
         if (logging is null) builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
         else logging(builder.Logging);
         builder.Logging.AddFilter("Orleans", LogLevel.Warning);
         builder.UseOrleansClient(client =>
         {
-            client.UseStaticClustering(gateway);
+            if (gateway is not null) client.UseStaticClustering(gateway);
+            else UseClusterDatabase(client, clusterDb!);
             client.Configure<ClusterOptions>(o => { o.ClusterId = "regatta"; o.ServiceId = "regatta"; });
             // Keep trying while the cluster is down; the session's own retries cover calls in between.
             client.UseConnectionRetryFilter(async (_, token) =>
@@ -46,6 +50,25 @@ public static class AgentHost
             });
         });
         return builder.Build();
+    }
+
+    /// <summary>Gateways from the ADO.NET clustering table (production mode), refreshed often so a lost silo's gateway is replaced quickly.</summary>
+    private static void UseClusterDatabase(IClientBuilder client, string connectionString)
+    {
+        try
+        {
+            _ = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or KeyNotFoundException)
+        {
+            throw new ArgumentException($"--cluster-db / ConnectionStrings__Regatta is not a valid Npgsql connection string: {e.Message}", e);
+        }
+        client.UseAdoNetClustering(o =>
+        {
+            o.Invariant = "Npgsql";
+            o.ConnectionString = connectionString;
+        });
+        client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(10));
     }
 
     public static IPEndPoint ParseGateway(string coordinator)

@@ -4,6 +4,8 @@ namespace Regatta.WorkerAgent;
 public sealed record AgentOptions
 {
     public required string Coordinator { get; init; }
+    /// <summary>Npgsql connection string of the cluster's database: find gateways in its membership table instead of <see cref="Coordinator"/>.</summary>
+    public string? ClusterDb { get; init; }
     public required string Name { get; init; }
     public required string WorkerId { get; init; }
     public string Device { get; init; } = "auto";

@@ -37,6 +37,8 @@ public sealed class JobRunner(AgentOptions options, ModelTransfer transfer, ILog
     {
         JobKind.Train => await Train(job, ct),
         JobKind.Witness or JobKind.Validate => await Witness(job, ct),
+        JobKind.Provision => await Provision(job, ct),
+        JobKind.Echo => new JobOutcome { Succeeded = true }, // answering at all, through this client, is the check
         _ => new JobOutcome { Succeeded = false, Error = $"this agent does not do {job.Kind} jobs", Stage = "assign" },
     };
 
@@ -105,6 +107,27 @@ public sealed class JobRunner(AgentOptions options, ModelTransfer transfer, ILog
         };
         if (double.IsFinite(baseLoss)) metrics["baseLoss"] = baseLoss;
         return new JobOutcome { Succeeded = true, OutputHash = job.ModelHash, Metrics = metrics };
+    }
+
+    /// <summary>Downloads the run kit (hash-checked), checks it is for this run and this agent, and gets the data and initial model ready.</summary>
+    private async Task<JobOutcome> Provision(Assignment job, CancellationToken ct)
+    {
+        var bytes = await Stage("download", () => transfer.FetchAsync(job.ModelHash, null, ct));
+        var kit = RunKit.FromBytes(bytes);
+        if (kit.RunId != job.RunId)
+            return new JobOutcome { Succeeded = false, Error = $"kit is for run '{kit.RunId}', not '{job.RunId}'", Stage = "download" };
+        var mine = typeof(JobRunner).Assembly.GetName().Version ?? new Version(0, 0);
+        if (!Version.TryParse(kit.MinAgentVersion, out var needed) || mine < needed)
+            return new JobOutcome { Succeeded = false, Error = $"agent {mine.ToString(3)} is older than the kit's minimum {kit.MinAgentVersion}", Stage = "download" };
+        await Download(job, kit.InitialModelHash, ct);
+        var (train, holdOut) = Partition(job);
+        logger.LogInformation("Run kit {Hash} for {RunId} confirmed: {Model} on {Source}", job.ModelHash[..12], kit.RunId, kit.Model.Name, kit.Data.Source);
+        return new JobOutcome
+        {
+            Succeeded = true,
+            OutputHash = job.ModelHash,
+            Metrics = new() { ["kitBytes"] = bytes.Length, [MetricNames.Examples] = train.Count + holdOut.Count },
+        };
     }
 
     private async Task<ModelWeights> Download(Assignment job, string hash, CancellationToken ct)

@@ -3,6 +3,7 @@ using Regatta;
 using Regatta.WorkerAgent;
 
 var coordinator = new Option<string>("--coordinator") { Description = "Gateway host:port of the cluster", DefaultValueFactory = _ => "localhost:30000" };
+var clusterDb = new Option<string?>("--cluster-db") { Description = "Npgsql connection string of the cluster's PostgreSQL: find gateways there (production mode) instead of --coordinator; default: env ConnectionStrings__Regatta" };
 var name = new Option<string>("--name") { Description = "Name shown to operators", DefaultValueFactory = _ => Environment.MachineName };
 var id = new Option<string?>("--id") { Description = "Stable worker id (default: the name)" };
 var device = new Option<string>("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "auto" };
@@ -17,7 +18,7 @@ poison.AcceptOnlyFromAmong("nan", "huge");
 
 var root = new RootCommand("Regatta worker agent: joins a Regatta cluster, trains and evaluates with TorchSharp")
 {
-    coordinator, name, id, device, data, token, run, heartbeat, cache, poison,
+    coordinator, clusterDb, name, id, device, data, token, run, heartbeat, cache, poison,
 };
 root.SetAction(async (parse, ct) =>
 {
@@ -43,6 +44,7 @@ root.SetAction(async (parse, ct) =>
     var options = new AgentOptions
     {
         Coordinator = parse.GetValue(coordinator)!,
+        ClusterDb = parse.GetValue(clusterDb),
         Name = workerName,
         WorkerId = workerId,
         Device = parse.GetValue(device)!,

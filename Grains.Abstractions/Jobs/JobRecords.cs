@@ -2,7 +2,17 @@ using Regatta.Runs;
 
 namespace Regatta.Jobs;
 
-public enum JobKind { Train, Validate, Witness, Infer }
+public enum JobKind
+{
+    Train,
+    Validate,
+    Witness,
+    Infer,
+    /// <summary>Download the run kit, check it, and confirm (before a member's first round).</summary>
+    Provision,
+    /// <summary>Answer through the client connection: the connectivity check before a member's first round.</summary>
+    Echo,
+}
 
 public enum JobStatus { Opened, Closed }
 

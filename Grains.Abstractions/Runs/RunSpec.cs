@@ -27,6 +27,8 @@ public sealed record RunSpec
     /// <summary>Stop early once the coordinator's held-out accuracy reaches this (0 = run all rounds).</summary>
     [Id(17)] public double TargetAccuracy { get; init; }
     [Id(18)] public TimeSpan Cooldown { get; init; } = TimeSpan.Zero;
+    /// <summary>How long a new member has to confirm the run kit and answer the connectivity echo before it is dropped.</summary>
+    [Id(19)] public TimeSpan ProvisionTimeout { get; init; } = TimeSpan.FromSeconds(60);
 }
 
 [GenerateSerializer, Alias("regatta.ModelSpec")]

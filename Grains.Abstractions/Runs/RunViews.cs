@@ -6,7 +6,9 @@ public sealed record RunMember(
     [property: Id(1)] MemberStatus Status,
     [property: Id(2)] DateTimeOffset JoinedAt,
     [property: Id(3)] string? DropReason = null,
-    [property: Id(4)] int Partition = 0);
+    [property: Id(4)] int Partition = 0,
+    [property: Id(5)] bool KitConfirmed = false,
+    [property: Id(6)] bool Reachable = false);
 
 [GenerateSerializer, Alias("regatta.RunTransition")]
 public sealed record RunTransition(
@@ -72,6 +74,8 @@ public sealed record RunView
     [Id(11)] public DateTimeOffset CreatedAt { get; init; }
     [Id(12)] public int CommittedRounds { get; init; }
     [Id(13)] public List<Checkpoint> Checkpoints { get; init; } = [];
+    /// <summary>The run kit members download before their first round (content-addressed).</summary>
+    [Id(14)] public string? KitHash { get; init; }
 }
 
 [GenerateSerializer, Alias("regatta.JoinResult")]

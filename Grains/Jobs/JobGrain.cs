@@ -28,6 +28,7 @@ public sealed class JobGrain(
         state.State.Job = job with { Status = JobStatus.Opened, Result = JobResult.None, OpenedAt = time.GetUtcNow() };
         await state.WriteStateAsync();
         await Record(state.State.Job);
+        Telemetry.RegattaMetrics.JobOpened(state.State.Job);
         return state.State.Job;
     }
 
@@ -51,6 +52,7 @@ public sealed class JobGrain(
         state.State.Job = closed;
         await state.WriteStateAsync();
         logger.LogInformation("Job {JobId} ({Kind}) closed by {WorkerId}: {Result}", closed.JobId, closed.Kind, workerId, closed.Result);
+        Telemetry.RegattaMetrics.JobClosed(closed);
         await Notify(closed, notifyRun: true);
         return closed;
     }
@@ -64,6 +66,7 @@ public sealed class JobGrain(
         var closed = job with { Status = JobStatus.Closed, Result = result, ClosedAt = job.ClosedAt ?? time.GetUtcNow(), Error = Truncate(error) };
         state.State.Job = closed;
         await state.WriteStateAsync();
+        Telemetry.RegattaMetrics.JobClosed(closed);
         await Notify(closed, notifyRun: false);
         return closed;
     }

@@ -8,7 +8,7 @@ namespace Regatta.Grains.Models;
 /// Content-addressed blobs on the silo's disk: {dataDir}/blobs/ab/abcdef…. Uploads land in a partial file with a
 /// sidecar listing received chunks, so a broken transfer resumes; sealing checks the SHA-256 against the key.
 /// </summary>
-public sealed class BlobStore
+public sealed class BlobStore : IBlobStore
 {
     private readonly string _root;
 
@@ -31,6 +31,10 @@ public sealed class BlobStore
         var file = new FileInfo(PathOf(hash));
         return file.Exists ? new BlobInfo(hash, file.Length, BlobLimits.ChunkSize, BlobLimits.ChunkCount(file.Length)) : null;
     }
+
+    public Task<BlobInfo?> InfoAsync(string hash) => Task.FromResult(Info(hash));
+
+    public Task<List<int>> MissingChunksAsync(string hash, long totalLength) => Task.FromResult(MissingChunks(hash, totalLength));
 
     public async Task<string> PutAsync(byte[] bytes)
     {
@@ -67,15 +71,7 @@ public sealed class BlobStore
 
     public async Task WriteChunkAsync(string hash, long totalLength, int index, byte[] data)
     {
-        RequireHash(hash);
-        if (totalLength <= 0 || totalLength > BlobLimits.MaxBlobBytes)
-            throw new RegattaException("blob_too_large", $"blob length {totalLength} must be in [1, {BlobLimits.MaxBlobBytes}]");
-        var count = BlobLimits.ChunkCount(totalLength);
-        if (index < 0 || index >= count)
-            throw new RegattaException("bad_chunk", $"chunk {index} out of range [0, {count})");
-        var expected = (int)Math.Min(BlobLimits.ChunkSize, totalLength - (long)index * BlobLimits.ChunkSize);
-        if (data.Length != expected)
-            throw new RegattaException("bad_chunk", $"chunk {index} must be {expected} bytes, got {data.Length}");
+        BlobRules.CheckChunk(hash, totalLength, index, data);
         if (Exists(hash)) return;
         var (partial, sidecar) = PartialPaths(hash);
         await using (var stream = new FileStream(partial, FileMode.OpenOrCreate, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous))
@@ -138,8 +134,5 @@ public sealed class BlobStore
         return Path.Combine(_root, hash[..2], hash);
     }
 
-    private static void RequireHash(string hash)
-    {
-        if (!IsValidHash(hash)) throw new RegattaException("bad_hash", "a blob key must be 64 lowercase hex characters (SHA-256)");
-    }
+    private static void RequireHash(string hash) => BlobRules.RequireHash(hash);
 }

@@ -34,6 +34,25 @@ public sealed class RunData
     [Id(20)] public int Attempt { get; set; }
     /// <summary>Bumped when a round is started over (members fell away, or a restore), so its jobs get ids never used before.</summary>
     [Id(21)] public int Generation { get; set; }
+    /// <summary>The run kit published at start; while set, members must confirm it and answer an echo before they train.</summary>
+    [Id(22)] public string? KitHash { get; set; }
+    /// <summary>Provisioning of each member admitted since it last joined.</summary>
+    [Id(23)] public Dictionary<string, Readiness> Readiness { get; set; } = new();
+    /// <summary>Counts admissions, so a member that rejoins gets fresh provisioning job ids.</summary>
+    [Id(24)] public int Admissions { get; set; }
+}
+
+/// <summary>A member's way to its first round: kit confirmed, connectivity echo answered, both by a deadline.</summary>
+[GenerateSerializer, Alias("regatta.Readiness")]
+public sealed class Readiness
+{
+    [Id(0)] public string ProvisionJob { get; set; } = "";
+    [Id(1)] public string EchoJob { get; set; } = "";
+    [Id(2)] public bool KitConfirmed { get; set; }
+    [Id(3)] public bool Answered { get; set; }
+    [Id(4)] public DateTimeOffset Deadline { get; set; }
+
+    public bool Ready => KitConfirmed && Answered;
 }
 
 /// <summary>The round being trained or witnessed.</summary>

@@ -17,7 +17,7 @@ public sealed class RunGrain(
     [PersistentState("run", StoreNames.Regatta)] IPersistentState<RunData> state,
     IOptions<CoordinatorOptions> options,
     TimeProvider time,
-    BlobStore blobs,
+    IBlobStore blobs,
     IModelRuntime models,
     ILogger<RunGrain> logger) : Grain, IRunGrain, IRemindable
 {
@@ -49,6 +49,7 @@ public sealed class RunGrain(
         if (errors.Count > 0) throw new RunSpecException(errors);
         await Change(m => m.Create(RunId, spec));
         await GrainFactory.GetGrain<IRunRegistryGrain>(0).Add(Summary());
+        Telemetry.RegattaMetrics.RunCreated();
         logger.LogInformation("Run {RunId} created: {Model} on {Data}, {Rounds} rounds", RunId, spec.Model.Name, spec.Data.Source, spec.Rounds);
         return _machine.ToView();
     }
@@ -61,6 +62,16 @@ public sealed class RunGrain(
             var spec = Data.Spec!; // grain state may not be touched off the grain's scheduler
             var initial = await Task.Run(() => models.InitialWeights(spec));
             Data.GlobalModelHash = await blobs.PutAsync(initial.ToBytes());
+            Data.KitHash = await blobs.PutAsync(new RunKit
+            {
+                RunId = RunId,
+                SpecYaml = RunSpecYaml.Write(spec),
+                Model = spec.Model,
+                InitialModelHash = Data.GlobalModelHash,
+                Data = spec.Data,
+                MinAgentVersion = RunKit.CurrentMinAgentVersion,
+                CreatedAt = time.GetUtcNow(),
+            }.ToBytes());
         }
         await Change(m => m.Start());
         await this.RegisterOrUpdateReminder(ReminderName, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
@@ -154,6 +165,9 @@ public sealed class RunGrain(
             case JobKind.Train:
                 await OnTrainClosed(job);
                 break;
+            case JobKind.Provision or JobKind.Echo:
+                await Change(m => m.ReadinessReported(job.WorkerId, job.JobId, job.Kind, job.Result == JobResult.Success, job.Error));
+                break;
             case JobKind.Witness:
                 var hash = job.OutputHash;
                 await Change(m => m.WitnessReported(job.WorkerId, job.JobId, job.Result == JobResult.Success, hash,
@@ -200,6 +214,7 @@ public sealed class RunGrain(
         var builder = await Builder();
         var refusal = builder.Check(update, examples, Data.Spec!.Aggregation.MaxUpdateNorm);
         if (refusal is null) builder.Fold(updateHash, update, examples);
+        if (refusal is null) Telemetry.RegattaMetrics.UpdateAggregated(update.ParameterCount);
         return refusal;
     }
 
@@ -292,10 +307,12 @@ public sealed class RunGrain(
                     await GrainFactory.GetGrain<IWorkerGrain>(membership.WorkerId).SetRunMembership(RunId, membership.Member);
                     break;
                 case RoundCommitted committed:
+                    Telemetry.RegattaMetrics.RoundCommitted(committed.Record);
                     logger.LogInformation("Run {RunId} round {Round} committed: accuracy {Accuracy:F3}, loss {Loss:F4}",
                         RunId, committed.Record.Round, committed.Record.ValidationAccuracy, committed.Record.ValidationLoss);
                     break;
                 case RunEnded ended:
+                    Telemetry.RegattaMetrics.RunEnded(ended.State);
                     logger.LogInformation("Run {RunId} ended: {State}", RunId, ended.State);
                     _timer?.Dispose();
                     _timer = null;
@@ -338,6 +355,12 @@ public sealed class RunGrain(
     /// <summary>After a crash between persisting and acting, the current round's jobs are opened again (idempotently).</summary>
     private async Task ReplayOpenJobs()
     {
+        foreach (var (worker, r) in Data.Readiness.Where(r => Data.Members[r.Key].Status == MemberStatus.Active))
+        {
+            var partition = Data.Members[worker].Partition;
+            if (!r.KitConfirmed) await OpenJob(new OpenJob(r.ProvisionJob, JobKind.Provision, worker, Data.Round, 0, Data.KitHash!, null, partition, r.Deadline));
+            if (!r.Answered) await OpenJob(new OpenJob(r.EchoJob, JobKind.Echo, worker, Data.Round, 0, Data.KitHash!, null, partition, r.Deadline));
+        }
         if (Data.Current is not { } round) return;
         foreach (var (worker, job) in round.TrainJobs.Where(j => !round.HasReported(j.Key)))
             await OpenJob(new OpenJob(job, JobKind.Train, worker, round.Round, round.Attempt, Data.GlobalModelHash ?? "", null,

@@ -76,6 +76,7 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
         RequireExists();
         RequireNotTerminal("cancel");
         CloseOpenJobs(JobResult.Cancelled, "run cancelled");
+        CloseReadinessJobs(JobResult.Cancelled, "run cancelled");
         data.PausedFrom = null;
         MoveTo(RunState.Cancelled, string.IsNullOrWhiteSpace(reason) ? "cancelled" : reason);
         _effects.Add(new RunEnded(RunState.Cancelled));
@@ -85,6 +86,7 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
     {
         if (data.State.IsTerminal()) return;
         CloseOpenJobs(JobResult.Cancelled, "run failed: " + reason);
+        CloseReadinessJobs(JobResult.Cancelled, "run failed: " + reason);
         data.FailureReason = reason;
         data.PausedFrom = null;
         MoveTo(RunState.Failed, reason);
@@ -105,10 +107,21 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
     /// <summary>A member left or went offline: it is dropped, its open jobs close, and the round goes on without it.</summary>
     public void Drop(string workerId, string reason)
     {
+        DropMember(workerId, reason);
+        if (!data.State.IsTerminal()) Advance();
+    }
+
+    private void DropMember(string workerId, string reason)
+    {
         data.PendingJoiners.Remove(workerId);
         if (!data.Members.TryGetValue(workerId, out var member) || member.Status != MemberStatus.Active) return;
         data.Members[workerId] = member with { Status = MemberStatus.Dropped, DropReason = reason };
         _effects.Add(new MembershipChanged(workerId, false));
+        if (data.Readiness.Remove(workerId, out var readiness))
+        {
+            if (!readiness.KitConfirmed) _effects.Add(new CloseJob(readiness.ProvisionJob, JobResult.Cancelled, $"member dropped: {reason}"));
+            if (!readiness.Answered) _effects.Add(new CloseJob(readiness.EchoJob, JobResult.Cancelled, $"member dropped: {reason}"));
+        }
         if (data.Current is { } round)
         {
             if (round.TrainJobs.TryGetValue(workerId, out var trainJob) && !round.HasReported(workerId))
@@ -122,7 +135,28 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
                 _effects.Add(new CloseJob(witnessJob, JobResult.Cancelled, $"member dropped: {reason}"));
             }
         }
-        if (!data.State.IsTerminal()) Advance();
+    }
+
+    /// <summary>A member's provisioning job (kit confirmed) or echo job (connectivity) closed.</summary>
+    public bool ReadinessReported(string workerId, string jobId, JobKind kind, bool succeeded, string? error)
+    {
+        if (data.State.IsTerminal() || !data.Readiness.TryGetValue(workerId, out var readiness)) return false;
+        var isProvision = kind == JobKind.Provision && readiness.ProvisionJob == jobId && !readiness.KitConfirmed;
+        var isEcho = kind == JobKind.Echo && readiness.EchoJob == jobId && !readiness.Answered;
+        if (!isProvision && !isEcho) return false; // stale or duplicate
+        if (!succeeded)
+        {
+            var why = isProvision ? $"run kit not confirmed: {error ?? "provisioning failed"}" : $"connectivity echo failed: {error ?? "no answer"}";
+            AddReport(new RunReport(Now, "error", workerId, why, isProvision ? "download" : "connect"));
+            Drop(workerId, why);
+            return true;
+        }
+        if (isProvision) readiness.KitConfirmed = true;
+        else readiness.Answered = true;
+        if (data.Members.TryGetValue(workerId, out var member))
+            data.Members[workerId] = member with { KitConfirmed = readiness.KitConfirmed, Reachable = readiness.Answered };
+        Advance();
+        return true;
     }
 
     /// <summary>True when this job is the open train job of the current round for this worker (not stale, not a duplicate).</summary>
@@ -157,7 +191,7 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
         current.ValidationLoss = validationLoss;
         current.ValidationAccuracy = validationAccuracy;
         current.WitnessDeadline = Now + Spec.WitnessDeadline;
-        var active = ActiveMembers();
+        var active = ReadyMembers();
         current.Witnesses = Selection.SelectWitnesses(active, current.Selected, Spec.Witnesses.Count, Spec.Seed, round, attempt);
         foreach (var witness in current.Witnesses)
         {
@@ -226,6 +260,7 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
 
     private bool Step()
     {
+        if (DropUnreadyPastDeadline()) return true;
         var active = ActiveMembers();
         switch (data.State)
         {
@@ -239,11 +274,11 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
                 data.Current = null;
                 MoveTo(RunState.WaitingForMembers, $"members fell to {active.Count} (min {Spec.MinClients})");
                 return true;
-            case RunState.Warmup when Now >= data.PhaseEndsAt:
+            case RunState.Warmup when Now >= data.PhaseEndsAt && active.All(IsReady):
                 // Resume the round in progress; never train a committed one again (after a restore, or members lost in cooldown).
                 data.Round = Math.Max(data.Round, (data.History.Count > 0 ? data.History[^1].Round : 0) + 1);
                 data.Attempt = 1;
-                BeginRound(active, "warmup elapsed");
+                BeginRound(ReadyMembers(), "warmup elapsed; members provisioned");
                 return true;
             case RunState.RoundTrain:
                 return StepTrain();
@@ -261,7 +296,7 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
                 }
                 data.Round++;
                 data.Attempt = 1;
-                BeginRound(active, "next round");
+                BeginRound(ReadyMembers(), "next round");
                 return true;
             default:
                 return false;
@@ -387,7 +422,7 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
             return;
         }
         data.Attempt++;
-        BeginRound(ActiveMembers(), "retry: " + reason);
+        BeginRound(ReadyMembers(), "retry: " + reason);
     }
 
     private void AdmitJoiners()
@@ -397,8 +432,20 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
             var partition = data.Members.TryGetValue(worker, out var previous) ? previous.Partition : data.NextPartition++ % Math.Max(1, Spec.Data.Partitions);
             data.Members[worker] = new RunMember(worker, MemberStatus.Active, Now, null, partition);
             _effects.Add(new MembershipChanged(worker, true));
+            if (data.KitHash is not null) Provision(worker, partition);
         }
         data.PendingJoiners.Clear();
+    }
+
+    /// <summary>When the run ends, provisioning still in flight is called off too.</summary>
+    private void CloseReadinessJobs(JobResult result, string reason)
+    {
+        foreach (var readiness in data.Readiness.Values)
+        {
+            if (!readiness.KitConfirmed) _effects.Add(new CloseJob(readiness.ProvisionJob, result, reason));
+            if (!readiness.Answered) _effects.Add(new CloseJob(readiness.EchoJob, result, reason));
+        }
+        data.Readiness.Clear();
     }
 
     private void CloseOpenJobs(JobResult result, string reason)
@@ -423,6 +470,44 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
         data.Timeline.Add(new RunTransition(data.State, to, Now, reason, data.Round));
         data.State = to;
     }
+
+    /// <summary>Opens the member's kit download and connectivity echo; it trains once both are answered.</summary>
+    private void Provision(string worker, int partition)
+    {
+        var n = ++data.Admissions;
+        var readiness = new Readiness
+        {
+            ProvisionJob = $"{data.RunId}.provision.{n}.{worker}",
+            EchoJob = $"{data.RunId}.echo.{n}.{worker}",
+            Deadline = Now + Spec.ProvisionTimeout,
+        };
+        data.Readiness[worker] = readiness;
+        _effects.Add(new OpenJob(readiness.ProvisionJob, JobKind.Provision, worker, data.Round, 0, data.KitHash!, null, partition, readiness.Deadline));
+        _effects.Add(new OpenJob(readiness.EchoJob, JobKind.Echo, worker, data.Round, 0, data.KitHash!, null, partition, readiness.Deadline));
+    }
+
+    private bool DropUnreadyPastDeadline()
+    {
+        if (data.State is RunState.Paused || data.State.IsTerminal()) return false;
+        var late = data.Readiness.Where(r => !r.Value.Ready && Now >= r.Value.Deadline && IsActive(r.Key)).ToList();
+        foreach (var (worker, readiness) in late)
+        {
+            var why = !readiness.KitConfirmed
+                ? $"did not confirm the run kit within {Spec.ProvisionTimeout.TotalSeconds:0.#} s"
+                : $"did not answer the connectivity echo within {Spec.ProvisionTimeout.TotalSeconds:0.#} s";
+            AddReport(new RunReport(Now, "error", worker, why, readiness.KitConfirmed ? "connect" : "download"));
+            if (!readiness.KitConfirmed) _effects.Add(new CloseJob(readiness.ProvisionJob, JobResult.Timeout, why));
+            if (!readiness.Answered) _effects.Add(new CloseJob(readiness.EchoJob, JobResult.Timeout, why));
+            readiness.KitConfirmed = readiness.Answered = true; // closed above; DropMember must not close them again
+            DropMember(worker, why);
+        }
+        return late.Count > 0;
+    }
+
+    private bool IsReady(string worker) =>
+        data.KitHash is null || data.Readiness.TryGetValue(worker, out var r) && r.Ready;
+
+    private List<string> ReadyMembers() => ActiveMembers().Where(IsReady).ToList();
 
     private List<string> ActiveMembers() =>
         data.Members.Values.Where(m => m.Status == MemberStatus.Active).Select(m => m.WorkerId).Order(StringComparer.Ordinal).ToList();
@@ -465,6 +550,7 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
             CreatedAt = data.CreatedAt,
             CommittedRounds = data.History.Count,
             Checkpoints = [.. data.Checkpoints],
+            KitHash = data.KitHash,
         };
     }
 }

@@ -8,6 +8,16 @@ public static class RunSpecValidator
     public static List<string> Validate(RunSpec spec)
     {
         var errors = new List<string>();
+        // Sections come from outside (YAML "model: ~", JSON null): a missing one is an error, not a crash.
+        var sections = new (object? Value, string Path)[]
+        {
+            (spec.Model, "model"), (spec.Data, "data"), (spec.Training, "training"), (spec.Selection, "selection"),
+            (spec.Witnesses, "witnesses"), (spec.Aggregation, "aggregation"),
+        };
+        foreach (var (value, path) in sections)
+            if (value is null) errors.Add($"{path}: must be given");
+        if (errors.Count > 0) return errors;
+        if (spec.Model.Parameters is null) return ["model.parameters: must be given"];
         void Check(bool ok, string path, string message)
         {
             if (!ok) errors.Add($"{path}: {message}");
@@ -20,6 +30,7 @@ public static class RunSpecValidator
         Check(spec.MinUpdates <= Math.Max(1, spec.MinClients), "minUpdates", $"must not exceed minClients ({spec.MinClients})");
         Check(spec.Warmup >= TimeSpan.Zero, "warmup", "must not be negative");
         Check(spec.Cooldown >= TimeSpan.Zero, "cooldown", "must not be negative");
+        Check(spec.ProvisionTimeout > TimeSpan.Zero, "provisionTimeout", "must be greater than 0");
         Check(spec.RoundDeadline > TimeSpan.Zero, "roundDeadline", "must be greater than 0");
         Check(spec.WitnessDeadline > TimeSpan.Zero, "witnessDeadline", "must be greater than 0");
         Check(spec.MaxRoundAttempts >= 1, "maxRoundAttempts", "must be at least 1");

@@ -90,6 +90,7 @@ public sealed class WorkerGrain(
         if (heartbeat.Status == Liveness.Offline)
             throw new RegattaException("bad_heartbeat", "a heartbeat cannot report Offline; unregister instead");
 
+        Telemetry.RegattaMetrics.Heartbeat();
         var changed = Data.Liveness != heartbeat.Status || heartbeat.TokensServedSinceLast > 0;
         Data.LastSeen = time.GetUtcNow();
         Data.Liveness = heartbeat.Status;

@@ -357,3 +357,30 @@ SELECT COUNT(*)::integer AS Deleted FROM deleted;
 INSERT INTO OrleansQuery (QueryKey, QueryText) VALUES ('DeleteReminderRowsKey', '
 DELETE FROM OrleansRemindersTable WHERE ServiceId = @ServiceId;
 ') ON CONFLICT (QueryKey) DO UPDATE SET QueryText = EXCLUDED.QueryText;
+
+-- ---------------------------------------------------------------------------------------------
+-- Regatta blobs (model versions, updates, optimiser state): content-addressed by SHA-256, stored here
+-- in production so that every silo reads what any silo wrote (a BlobGrain may activate anywhere).
+-- ---------------------------------------------------------------------------------------------
+-- One row per blob: Length is fixed by the first chunk of an upload; Sealed once the bytes were checked
+-- against the key. Only sealed blobs are readable.
+CREATE TABLE IF NOT EXISTS regatta_blob_info
+(
+    hash       varchar(64) NOT NULL,
+    length     bigint      NOT NULL CHECK (length > 0),
+    sealed     boolean     NOT NULL DEFAULT false,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT pk_regatta_blob_info PRIMARY KEY (hash)
+);
+
+-- Chunks of BlobLimits.ChunkSize (1 MiB) bytes; the last one may be shorter.
+CREATE TABLE IF NOT EXISTS regatta_blobs
+(
+    hash        varchar(64) NOT NULL,
+    chunk_index integer     NOT NULL CHECK (chunk_index >= 0),
+    data        bytea       NOT NULL,
+    CONSTRAINT pk_regatta_blobs PRIMARY KEY (hash, chunk_index),
+    CONSTRAINT fk_regatta_blobs_info FOREIGN KEY (hash) REFERENCES regatta_blob_info (hash) ON DELETE CASCADE
+);
+-- Chunks are written once and read whole; keep them out of TOAST compression (weights barely compress).
+ALTER TABLE regatta_blobs ALTER COLUMN data SET STORAGE EXTERNAL;

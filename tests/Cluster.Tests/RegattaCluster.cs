@@ -67,20 +67,3 @@ public sealed class RegattaCluster : IAsyncDisposable
         }
     }
 }
-
-public static class Eventually
-{
-    /// <summary>Polls until the condition holds; the timeout only bounds a failure.</summary>
-    public static async Task<T> Until<T>(Func<Task<T>> probe, Func<T, bool> condition, TimeSpan? timeout = null, string? what = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
-        T value;
-        while (!condition(value = await probe()))
-        {
-            if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"condition not met{(what is null ? "" : ": " + what)}; last value: {value}");
-            await Task.Delay(50);
-        }
-        return value;
-    }
-}

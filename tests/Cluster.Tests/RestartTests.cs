@@ -59,23 +59,28 @@ public sealed class RestartTests
         try
         {
             var run = cluster.Grains.GetGrain<IRunGrain>("sleeper");
-            // Members take their jobs and never report, so the round can only move on at its deadline.
-            await run.Create(Specs.Quick() with { RoundDeadline = TimeSpan.FromSeconds(3), MaxRoundAttempts = 5 });
+            // Members get ready but never report training, so the round can only move on at its deadline.
+            await run.Create(Specs.Quick() with { RoundDeadline = TimeSpan.FromSeconds(8), MaxRoundAttempts = 5 });
             await run.Start();
-            var a = new ScriptedWorker(cluster.Grains, "w-a") { Reports = false };
-            var b = new ScriptedWorker(cluster.Grains, "w-b") { Reports = false };
-            foreach (var w in new[] { a, b })
+            await using (var a = new ScriptedWorker(cluster.Grains, "w-a") { Answers = kind => kind != JobKind.Train })
+            await using (var b = new ScriptedWorker(cluster.Grains, "w-b") { Answers = kind => kind != JobKind.Train })
             {
-                await w.RegisterAsync();
-                await run.Join(w.WorkerId, null);
+                foreach (var w in new[] { a, b })
+                {
+                    await w.RegisterAsync();
+                    await run.Join(w.WorkerId, null);
+                    w.Start();
+                }
+                await Eventually.Until(run.GetView, v => v.State == RunState.RoundTrain, what: "round 1 starts");
             }
-            await Eventually.Until(run.GetView, v => v.State == RunState.RoundTrain, what: "round 1 starts");
+            var stoppedAt = DateTimeOffset.UtcNow;
 
             cluster = await cluster.RestartAsync(heartbeatTimeout: TimeSpan.FromMinutes(5));
 
             // Nothing calls the run now: only its reminder can wake it. Its retry opens attempt 2's job.
             var retried = cluster.Grains.GetGrain<IJobGrain>("sleeper.train.r1.a2.w-a");
             var job = await Eventually.Until(retried.Get, j => j is not null, TimeSpan.FromSeconds(40), "the reminder wakes the run");
+            Assert.True(job!.OpenedAt > stoppedAt, "attempt 2 must be opened by the restarted cluster");
             Assert.Equal(JobStatus.Opened, job!.Status);
             var first = await cluster.Grains.GetGrain<IJobGrain>("sleeper.train.r1.a1.w-a").Get();
             Assert.Equal(JobResult.Timeout, first!.Result);

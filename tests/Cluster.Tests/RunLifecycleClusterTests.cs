@@ -39,7 +39,8 @@ public sealed class RunLifecycleClusterTests : IAsyncLifetime
         Assert.NotEqual(rounds[0].ModelHash, rounds[1].ModelHash);
 
         var history = await _cluster.Grains.GetGrain<IJobHistoryGrain>(JobHistoryKeys.ForRun("lifecycle")).GetPage(0, 100);
-        Assert.Equal(6, history.Total); // 2 rounds × (2 train + 1 witness)
+        Assert.Equal(10, history.Total); // 2 × (kit + echo) per member, then 2 rounds × (2 train + 1 witness)
+        Assert.Equal(6, history.Items.Count(j => j.Kind is JobKind.Train or JobKind.Witness));
         Assert.All(history.Items, j => Assert.Equal(JobResult.Success, j.Result));
         var mine = await _cluster.Grains.GetGrain<IJobHistoryGrain>(JobHistoryKeys.ForWorker("w-a")).GetPage(0, 100);
         Assert.All(mine.Items, j => Assert.Equal("w-a", j.WorkerId));

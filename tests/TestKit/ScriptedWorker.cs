@@ -20,6 +20,15 @@ public sealed class ScriptedWorker(IGrainFactory grains, string workerId) : IAsy
     public List<string> CompletedJobs { get; } = [];
     /// <summary>When false the worker takes jobs but never reports (a stuck member).</summary>
     public bool Reports { get; set; } = true;
+    /// <summary>Which kinds of job it answers (default: all); the others it takes and ignores.</summary>
+    public Func<JobKind, bool> Answers { get; set; } = _ => true;
+    /// <summary>How long each training job takes (zero: at once); a slow member keeps a round open.</summary>
+    public TimeSpan TrainDelay { get; set; }
+    /// <summary>
+    /// Gives up on a call after this long and tries again (null: wait as long as Orleans does). An Orleans client does
+    /// not fail the calls in flight when its gateway dies; they wait for the response timeout (30 s).
+    /// </summary>
+    public TimeSpan? CallTimeout { get; set; }
 
     public async Task<WorkerView> RegisterAsync(bool approve = true)
     {
@@ -32,29 +41,45 @@ public sealed class ScriptedWorker(IGrainFactory grains, string workerId) : IAsy
         return view;
     }
 
+    /// <summary>Calls that failed because a silo or gateway went away; the worker keeps going (with the job in hand).</summary>
+    public int TransportFailures => Volatile.Read(ref _transportFailures);
+    private int _transportFailures;
+
     public void Start()
     {
         _loop = Task.Run(async () =>
         {
+            Assignment? job = null;
             while (!_stop.IsCancellationRequested)
             {
                 try
                 {
-                    await Grain.Heartbeat(new Heartbeat());
-                    var job = await Grain.NextAssignment(TimeSpan.FromMilliseconds(300));
-                    if (job is null || !Reports) continue;
-                    var outcome = job.Kind == JobKind.Train ? await Train(job) : Witness(job);
-                    await grains.GetGrain<IJobGrain>(job.JobId).Complete(workerId, outcome);
+                    await Bounded(Grain.Heartbeat(new Heartbeat()));
+                    job ??= await Bounded(Grain.NextAssignment(TimeSpan.FromMilliseconds(300)));
+                    if (job is null) continue;
+                    if (!Reports || !Answers(job.Kind)) { job = null; continue; }
+                    var outcome = job.Kind == JobKind.Train ? await Bounded(Train(job)) : Witness(job);
+                    await Bounded(grains.GetGrain<IJobGrain>(job.JobId).Complete(workerId, outcome));
                     lock (CompletedJobs) CompletedJobs.Add(job.JobId);
+                    job = null;
                 }
-                catch (RegattaException) { }
+                catch (RegattaException) { job = null; } // refused (e.g. already closed): the coordinator has moved on
+                catch (Exception e) when (!_stop.IsCancellationRequested && e is OrleansException or TimeoutException)
+                {
+                    // A silo died under the call: like an agent, keep the job and try again through a live gateway.
+                    Interlocked.Increment(ref _transportFailures);
+                    await Task.Delay(200);
+                }
                 catch (Exception) when (_stop.IsCancellationRequested) { }
             }
         });
     }
 
+    private Task<T> Bounded<T>(Task<T> call) => CallTimeout is { } timeout ? call.WaitAsync(timeout) : call;
+
     private async Task<JobOutcome> Train(Assignment job)
     {
+        if (TrainDelay > TimeSpan.Zero) await Task.Delay(TrainDelay, _stop.Token);
         var global = ModelWeights.FromBytes(await Download(grains, job.ModelHash));
         var delta = global.WithValues(Enumerable.Repeat(0.001f, (int)global.ParameterCount).ToArray());
         var hash = await Upload(grains, delta.ToBytes());

@@ -1,0 +1,3 @@
+namespace Regatta.Dashboard.Actions;
+
+public enum RunCommand { Start, Pause, Resume, Cancel }

@@ -1,0 +1,71 @@
+using System.Diagnostics.Metrics;
+using Regatta.Jobs;
+using Regatta.Runs;
+using Regatta.Workers;
+
+namespace Regatta.Grains.Telemetry;
+
+/// <summary>
+/// Regatta's instruments (meter "Regatta"), exported by the silo through OpenTelemetry (Prometheus at /metrics, OTLP
+/// when configured). Counters count what happened on this silo: sum them over silos. The worker gauges describe the
+/// whole cluster and every silo reports the same value: take their max. Each grain calls one method per event, so
+/// instrumenting a grain costs one line.
+/// </summary>
+public static class RegattaMetrics
+{
+    public const string MeterName = "Regatta";
+
+    private static readonly Meter Meter = new(MeterName, typeof(RegattaMetrics).Assembly.GetName().Version?.ToString());
+
+    private static readonly Counter<long> RunsCreatedCounter = Meter.CreateCounter<long>("regatta.runs.created", "{run}", "Runs created");
+    private static readonly Counter<long> RunsEndedCounter = Meter.CreateCounter<long>("regatta.runs.ended", "{run}", "Runs that reached a terminal state, by state");
+    private static readonly Counter<long> RoundsCommittedCounter = Meter.CreateCounter<long>("regatta.rounds.committed", "{round}", "Rounds committed");
+    private static readonly Histogram<double> RoundDuration = Meter.CreateHistogram<double>("regatta.round.duration", "s", "Time from a round's start to its commit, retries included");
+    private static readonly Counter<long> HeartbeatsCounter = Meter.CreateCounter<long>("regatta.worker.heartbeats", "{heartbeat}", "Heartbeats received from worker agents");
+    private static readonly Counter<long> JobsOpenedCounter = Meter.CreateCounter<long>("regatta.jobs.opened", "{job}", "Jobs opened, by kind");
+    private static readonly Counter<long> JobsClosedCounter = Meter.CreateCounter<long>("regatta.jobs.closed", "{job}", "Jobs closed, by kind and result");
+    private static readonly Histogram<double> JobDuration = Meter.CreateHistogram<double>("regatta.job.duration", "s", "Time from a job's opening to its closing");
+    private static readonly Counter<long> AggregatedBytesCounter = Meter.CreateCounter<long>("regatta.aggregation.bytes", "By", "Bytes of accepted model updates folded into aggregates");
+
+    private static WorkerCounts? _workers;
+
+    static RegattaMetrics()
+    {
+        Meter.CreateObservableGauge("regatta.workers", ObserveWorkers, "{worker}", "Workers by state, cluster-wide (every silo reports it: use max)");
+    }
+
+    public static void RunCreated() => RunsCreatedCounter.Add(1);
+
+    public static void RunEnded(RunState state) => RunsEndedCounter.Add(1, new KeyValuePair<string, object?>("state", state.ToString()));
+
+    public static void RoundCommitted(RoundRecord round)
+    {
+        RoundsCommittedCounter.Add(1);
+        if (round.EndedAt > round.StartedAt) RoundDuration.Record((round.EndedAt - round.StartedAt).TotalSeconds);
+    }
+
+    public static void Heartbeat() => HeartbeatsCounter.Add(1);
+
+    public static void JobOpened(JobRecord job) => JobsOpenedCounter.Add(1, new KeyValuePair<string, object?>("kind", job.Kind.ToString()));
+
+    public static void JobClosed(JobRecord job)
+    {
+        var kind = new KeyValuePair<string, object?>("kind", job.Kind.ToString());
+        JobsClosedCounter.Add(1, kind, new KeyValuePair<string, object?>("result", job.Result.ToString()));
+        if (job.ClosedAt is { } closed && closed >= job.OpenedAt) JobDuration.Record((closed - job.OpenedAt).TotalSeconds, kind);
+    }
+
+    /// <summary>An accepted update of <paramref name="parameters"/> float32 values was folded into the round's aggregate.</summary>
+    public static void UpdateAggregated(long parameters) => AggregatedBytesCounter.Add(parameters * sizeof(float));
+
+    /// <summary>The latest worker counts, read from the worker registry by the silo's poller (null: not known yet).</summary>
+    public static void SetWorkerCounts(WorkerCounts counts) => Volatile.Write(ref _workers, counts);
+
+    private static IEnumerable<Measurement<int>> ObserveWorkers()
+    {
+        if (Volatile.Read(ref _workers) is not { } w) yield break;
+        yield return new Measurement<int>(w.Online, new KeyValuePair<string, object?>("status", "online"));
+        yield return new Measurement<int>(w.Pending, new KeyValuePair<string, object?>("status", "pending"));
+        yield return new Measurement<int>(w.Offline, new KeyValuePair<string, object?>("status", "offline"));
+    }
+}

@@ -1,0 +1,62 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Regatta.Silo.Api;
+
+/// <summary>
+/// The admin API key that mutating endpoints require as a bearer token. Configured with Regatta:AdminApiKey
+/// (production mode refuses to start without one). Without one, local mode generates a key once and keeps it in
+/// {DataDir}/admin-api-key (mode 0600) so scripts on this machine can read it and it survives restarts.
+/// </summary>
+public sealed class AdminApiKey
+{
+    public const string FileName = "admin-api-key";
+    private readonly byte[] _hash;
+
+    private AdminApiKey(string key) => _hash = Hash(key);
+
+    /// <summary>Constant-time check of a presented key.</summary>
+    public bool Matches(string? presented) =>
+        presented is not null && CryptographicOperations.FixedTimeEquals(_hash, Hash(presented));
+
+    public static AdminApiKey Resolve(string? configured, string dataDir, ILogger logger)
+    {
+        if (!string.IsNullOrWhiteSpace(configured))
+        {
+            logger.LogInformation("Admin API key taken from configuration (Regatta:AdminApiKey)");
+            return new AdminApiKey(configured.Trim());
+        }
+        var path = Path.Combine(dataDir, FileName);
+        if (File.Exists(path) && File.ReadAllText(path).Trim() is { Length: >= 16 } kept)
+        {
+            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            logger.LogInformation("Admin API key read from {Path}", path);
+            return new AdminApiKey(kept);
+        }
+        var key = NewSecret();
+        Directory.CreateDirectory(dataDir);
+        WritePrivate(path, key);
+        // Logged once, when it is made: the operator of a local silo needs it and it lives only on this machine.
+        logger.LogWarning("No Regatta:AdminApiKey configured: generated admin API key {Key}, saved to {Path} (mode 0600)", key, path);
+        return new AdminApiKey(key);
+    }
+
+    /// <summary>A random URL-safe secret of 256 bits (admin keys and worker tokens).</summary>
+    public static string NewSecret() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))
+        .TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    public static byte[] Hash(string secret) => SHA256.HashData(Encoding.UTF8.GetBytes(secret));
+
+    private static void WritePrivate(string path, string key)
+    {
+        // Written beside the target and moved, so the file never exists with wider permissions or half written.
+        var temp = path + ".tmp";
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        using (var stream = new FileStream(temp, options))
+        using (var writer = new StreamWriter(stream))
+            writer.WriteLine(key);
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.Move(temp, path, overwrite: true);
+    }
+}

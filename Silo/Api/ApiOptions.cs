@@ -1,0 +1,14 @@
+namespace Regatta.Silo.Api;
+
+/// <summary>Limits of the REST API, bound from configuration section "Regatta:Api".</summary>
+public sealed class ApiOptions
+{
+    public const string Section = "Regatta:Api";
+
+    /// <summary>Largest request body accepted; larger ones get 413.</summary>
+    public int MaxBodyBytes { get; set; } = 1 << 20;
+    /// <summary>Worker registrations allowed per remote IP address per minute.</summary>
+    public int RegisterPermitsPerMinute { get; set; } = 20;
+    /// <summary>Heartbeats allowed per worker id per minute (agents beat every few seconds).</summary>
+    public int HeartbeatPermitsPerMinute { get; set; } = 60;
+}

@@ -1,0 +1,95 @@
+using System.Reflection;
+using Regatta.Network;
+using Regatta.Runs;
+using Regatta.Workers;
+
+namespace Regatta.Silo.Api;
+
+/// <summary>GET /api and /api/network: status, bootstrap gateways, per-layer coverage, stats and the operator's settings.</summary>
+public static class NetworkEndpoints
+{
+    private static readonly string Version =
+        typeof(NetworkEndpoints).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0";
+
+    public static RouteGroupBuilder MapNetworkEndpoints(this RouteGroupBuilder api)
+    {
+        api.MapGet("", Status).WithTags("Network").Produces<ApiStatusDto>().WithSummary("Health and basic status");
+        var network = api.MapGroup("/network").WithTags("Network");
+        network.MapGet("/info", Info).Produces<NetworkInfoDto>().WithSummary("Bootstrap gateways and the served model");
+        network.MapGet("/health", Health).Produces<NetworkHealthDto>().WithSummary("Per-layer coverage by approved, online workers");
+        network.MapGet("/stats", Stats).Produces<NetworkStatsDto>().WithSummary("Overall worker, usage and coverage statistics");
+        network.MapPut("/quantization", SetQuantization).RequireAdminKey().Produces<NetworkSettingsDto>().Problems(400, 401)
+            .WithSummary("Set the quantization mode (?mode=none|int8|nf4)");
+        network.MapGet("/target-workers", TargetWorkers).Produces<TargetWorkersDto>().WithSummary("The target worker count");
+        network.MapPut("/target-workers", SetTargetWorkers).RequireAdminKey().Produces<TargetWorkersDto>().Problems(400, 401)
+            .WithSummary($"Set the target worker count (?count=1..{NetworkLimits.MaxTargetWorkers})");
+        return api;
+    }
+
+    private static async Task<IResult> Status(IGrainFactory grains, TimeProvider time)
+    {
+        var counts = await grains.GetGrain<IWorkerRegistryGrain>(0).Counts();
+        var runs = await NetworkDirectory.Runs(grains);
+        return TypedResults.Ok(new ApiStatusDto("online", "regatta", Version, time.GetUtcNow(), counts.Online, counts.Pending, counts.Total,
+            runs.Count, runs.Count(r => !r.State.IsTerminal())));
+    }
+
+    private static async Task<IResult> Info(IGrainFactory grains)
+    {
+        var (settings, coverage, counts) = await Snapshot(grains);
+        return TypedResults.Ok(new NetworkInfoDto(settings.ModelName, settings.TotalLayers, await NetworkDirectory.Gateways(grains), counts.Online,
+            coverage.ServingWorkers, coverage.Percent, coverage.Ready, settings.Quantization, settings.TargetWorkers));
+    }
+
+    private static async Task<IResult> Health(IGrainFactory grains)
+    {
+        var (settings, coverage, counts) = await Snapshot(grains);
+        return TypedResults.Ok(new NetworkHealthDto(settings.ModelName, settings.TotalLayers, coverage.CoveredLayers, coverage.Percent,
+            coverage.Ready, coverage.Uncovered, coverage.Layers, coverage.ServingWorkers, counts.Online));
+    }
+
+    private static async Task<IResult> Stats(IGrainFactory grains)
+    {
+        var settings = await NetworkDirectory.Settings(grains);
+        var workers = await NetworkDirectory.Workers(grains);
+        var views = await Task.WhenAll(workers.Select(w => grains.GetGrain<IWorkerGrain>(w.WorkerId).GetView()));
+        var coverage = NetworkCoverage.Compute(settings.TotalLayers, views);
+        var counts = await grains.GetGrain<IWorkerRegistryGrain>(0).Counts();
+        var usage = await grains.GetGrain<IUsageLogGrain>(0).Totals();
+        var runs = await NetworkDirectory.Runs(grains);
+        return TypedResults.Ok(new NetworkStatsDto(counts.Total, counts.Online, counts.Pending, counts.Offline, coverage.ServingWorkers,
+            views.Sum(v => v.TokensServed), coverage.Percent, coverage.Ready, settings.Quantization, settings.TargetWorkers, usage.Users,
+            usage.Requests, usage.PromptTokens, usage.CompletionTokens, runs.Count, runs.Count(r => !r.State.IsTerminal())));
+    }
+
+    private static async Task<IResult> SetQuantization(HttpContext http, IGrainFactory grains)
+    {
+        var mode = ApiQuery.String(http, "mode");
+        if (mode is null || !NetworkLimits.QuantizationModes.Contains(mode))
+            throw ApiProblemException.BadRequest("mode", $"is required: one of {string.Join(", ", NetworkLimits.QuantizationModes)}");
+        return TypedResults.Ok(NetworkSettingsDto.Of(await grains.GetGrain<INetworkSettingsGrain>(0).SetQuantization(mode)));
+    }
+
+    private static async Task<IResult> TargetWorkers(IGrainFactory grains)
+    {
+        var settings = await NetworkDirectory.Settings(grains);
+        var counts = await grains.GetGrain<IWorkerRegistryGrain>(0).Counts();
+        return TypedResults.Ok(new TargetWorkersDto(settings.TargetWorkers, counts.Online));
+    }
+
+    private static async Task<IResult> SetTargetWorkers(HttpContext http, IGrainFactory grains)
+    {
+        var count = ApiQuery.RequiredInt(http, "count", 1, NetworkLimits.MaxTargetWorkers);
+        var settings = await grains.GetGrain<INetworkSettingsGrain>(0).SetTargetWorkers(count);
+        var counts = await grains.GetGrain<IWorkerRegistryGrain>(0).Counts();
+        return TypedResults.Ok(new TargetWorkersDto(settings.TargetWorkers, counts.Online));
+    }
+
+    private static async Task<(NetworkSettings, NetworkCoverage, WorkerCounts)> Snapshot(IGrainFactory grains)
+    {
+        var settings = await NetworkDirectory.Settings(grains);
+        var candidates = await NetworkDirectory.ServingCandidates(grains, await NetworkDirectory.Workers(grains));
+        var counts = await grains.GetGrain<IWorkerRegistryGrain>(0).Counts();
+        return (settings, NetworkCoverage.Compute(settings.TotalLayers, candidates), counts);
+    }
+}

@@ -1,0 +1,88 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Regatta.WorkerAgent;
+
+namespace Regatta.Tests;
+
+/// <summary>Real worker agents (each its own Orleans client and TorchSharp trainer) against a test cluster.</summary>
+public sealed class AgentFleet(RegattaCluster cluster) : IAsyncDisposable
+{
+    private readonly List<RunningAgent> _agents = [];
+
+    public int GatewayPort => cluster.Cluster.Primary!.GatewayAddress!.Endpoint.Port;
+
+    public async Task<RunningAgent> StartAsync(string id, string runId, string? joinToken, string? poison = null)
+    {
+        var options = new AgentOptions
+        {
+            Coordinator = $"127.0.0.1:{GatewayPort}",
+            Name = id,
+            WorkerId = id,
+            Device = "cpu",
+            RunId = runId,
+            JoinToken = joinToken,
+            Heartbeat = TimeSpan.FromMilliseconds(500),
+            CacheDir = Path.Combine(cluster.DataDir, "agents", id),
+            Poison = poison,
+        };
+        var host = AgentHost.Build(options, logging => logging.SetMinimumLevel(LogLevel.Warning));
+        await host.StartAsync();
+        var session = new WorkerSession(options, host.Services.GetRequiredService<IClusterClient>(), host.Services.GetRequiredService<ILoggerFactory>());
+        var agent = new RunningAgent(id, host, session);
+        _agents.Add(agent);
+        return agent;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var agent in _agents) await agent.StopAsync();
+    }
+
+    [ModuleInitializer]
+    internal static void OneTorchThread() =>
+        // Several agents and a silo share two cores in one process: one intra-op thread each keeps them from thrashing.
+        TorchSharp.torch.set_num_threads(1);
+}
+
+public sealed class RunningAgent
+{
+    private readonly CancellationTokenSource _stop = new();
+    private readonly IHost _host;
+    private readonly Task _loop;
+
+    public RunningAgent(string id, IHost host, WorkerSession session)
+    {
+        Id = id;
+        _host = host;
+        Session = session;
+        _loop = Task.Run(() => session.RunAsync(_stop.Token));
+    }
+
+    public string Id { get; }
+    public WorkerSession Session { get; }
+    public bool Stopped { get; private set; }
+
+    /// <summary>Ctrl+C: the agent unregisters and exits.</summary>
+    public async Task StopAsync()
+    {
+        if (Stopped) return;
+        Stopped = true;
+        await _stop.CancelAsync();
+        try { await _loop; } catch (OperationCanceledException) { }
+        await _host.StopAsync();
+        _host.Dispose();
+    }
+
+    /// <summary>The process dies: its connection drops with no goodbye.</summary>
+    public async Task KillAsync()
+    {
+        if (Stopped) return;
+        Stopped = true;
+        await _host.StopAsync(new CancellationToken(canceled: true));
+        _host.Dispose();
+        await _stop.CancelAsync();
+        try { await _loop; } catch (Exception) { /* a dead agent's loop ends however it ends */ }
+    }
+}

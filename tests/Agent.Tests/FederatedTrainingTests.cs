@@ -1,0 +1,132 @@
+using Regatta.Jobs;
+using Regatta.Runs;
+
+namespace Regatta.Tests;
+
+/// <summary>End to end: real agents train with TorchSharp, the coordinator aggregates, witnesses attest, the run finishes.</summary>
+public sealed class FederatedTrainingTests
+{
+    private static RunSpec NonIidBlobs(string token, int rounds = 10) => new()
+    {
+        Name = "e2e",
+        Model = new ModelSpec { Name = "mlp", Parameters = new() { ["inputs"] = 16, ["hidden"] = 32, ["classes"] = 10 } },
+        Data = new DataSpec { Source = "blobs", Partitioning = "dirichlet", Alpha = 0.1, Partitions = 3, SamplesPerClient = 300, ValidationSamples = 1000 },
+        Training = new TrainingSpec { LocalEpochs = 1, BatchSize = 32, LearningRate = 0.1 },
+        Rounds = rounds,
+        MinClients = 3,
+        MinUpdates = 2,
+        Warmup = TimeSpan.FromMilliseconds(500),
+        RoundDeadline = TimeSpan.FromSeconds(60),
+        WitnessDeadline = TimeSpan.FromSeconds(60),
+        Witnesses = new WitnessSpec { Count = 1, Quorum = 1, LossTolerance = 0.5 },
+        Aggregation = new AggregationSpec { Strategy = AggregationStrategy.FedAvg, MaxUpdateNorm = 50 },
+        CheckpointEvery = 2,
+        Seed = 11,
+        JoinToken = token,
+    };
+
+    [Fact]
+    public async Task Three_agents_train_an_mlp_on_non_iid_data_from_chance_to_90_percent_within_10_rounds()
+    {
+        await using var cluster = await RegattaCluster.StartAsync();
+        await using var fleet = new AgentFleet(cluster);
+        var run = cluster.Grains.GetGrain<IRunGrain>("e2e");
+        await run.Create(NonIidBlobs("e2e-join-token"));
+        var start = await run.Start();
+        foreach (var i in new[] { 1, 2, 3 }) await fleet.StartAsync($"agent-{i}", "e2e", "e2e-join-token");
+
+        var end = await Eventually.Until(run.GetView, v => v.State.IsTerminal(), TimeSpan.FromMinutes(4), "run ends");
+
+        Assert.Equal(RunState.Finished, end.State);
+        var rounds = await run.GetRounds();
+        Assert.True(rounds.Count <= 10);
+        Assert.True(rounds[0].ValidationAccuracy < 0.9, $"round 1 already at {rounds[0].ValidationAccuracy}");
+        Assert.True(end.Accuracy >= 0.9, $"final held-out accuracy {end.Accuracy}");
+        Assert.All(rounds, r => Assert.Equal(3, r.UpdatesAccepted));
+        Assert.All(rounds, r => Assert.True(double.IsFinite(r.WitnessLoss) && double.IsFinite(r.TrainLoss)));
+        Assert.NotEmpty(end.Checkpoints);
+        var jobs = await cluster.Grains.GetGrain<IJobHistoryGrain>(JobHistoryKeys.ForRun("e2e")).GetPage(0, 200);
+        Assert.Equal(rounds.Count * 4, jobs.Total); // 3 train + 1 witness per round
+        Assert.All(jobs.Items, j => Assert.Equal(JobResult.Success, j.Result));
+        var trained = await cluster.Grains.GetGrain<IJobGrain>(jobs.Items.First(j => j.Kind == JobKind.Train).JobId).Get();
+        Assert.True(trained!.Metrics[MetricNames.Examples] > 0);
+        Assert.NotNull(trained.OutputHash);
+        Assert.NotEqual(start.GlobalModelHash, end.GlobalModelHash);
+    }
+
+    [Fact]
+    public async Task A_killed_agent_does_not_stop_the_round_or_the_run()
+    {
+        await using var cluster = await RegattaCluster.StartAsync(heartbeatTimeout: TimeSpan.FromSeconds(3));
+        await using var fleet = new AgentFleet(cluster);
+        var run = cluster.Grains.GetGrain<IRunGrain>("e2e-kill");
+        await run.Create(NonIidBlobs("kill-join-token", rounds: 4) with { MinClients = 2, RoundDeadline = TimeSpan.FromSeconds(6), TargetAccuracy = 0 });
+        await run.Start();
+        var agents = new List<RunningAgent>();
+        foreach (var i in new[] { 1, 2, 3 }) agents.Add(await fleet.StartAsync($"agent-{i}", "e2e-kill", "kill-join-token"));
+        await Eventually.Until(run.GetView, v => v.State == RunState.RoundTrain && v.Round == 2, TimeSpan.FromMinutes(2), "round 2 starts");
+
+        await agents[2].KillAsync();
+
+        var end = await Eventually.Until(run.GetView, v => v.State.IsTerminal(), TimeSpan.FromMinutes(3), "run ends");
+        Assert.Equal(RunState.Finished, end.State);
+        Assert.Equal(4, end.CommittedRounds);
+        var rounds = await run.GetRounds();
+        Assert.Contains(rounds.Skip(1), r => r.UpdatesAccepted == 2);
+        Assert.Equal(MemberStatus.Dropped, end.Members.Single(m => m.WorkerId == "agent-3").Status);
+    }
+
+    [Fact]
+    public async Task Nan_updates_are_refused_with_reasons_and_the_run_still_reaches_the_target()
+    {
+        await using var cluster = await RegattaCluster.StartAsync();
+        await using var fleet = new AgentFleet(cluster);
+        var run = cluster.Grains.GetGrain<IRunGrain>("e2e-nan");
+        await run.Create(NonIidBlobs("nan-join-token") with { MinClients = 4, Data = NonIidBlobs("x").Data with { Partitions = 4 } });
+        await run.Start();
+        foreach (var i in new[] { 1, 2, 3 }) await fleet.StartAsync($"agent-{i}", "e2e-nan", "nan-join-token");
+        await fleet.StartAsync("mallory", "e2e-nan", "nan-join-token", poison: "nan");
+
+        var end = await Eventually.Until(run.GetView, v => v.State.IsTerminal(), TimeSpan.FromMinutes(4), "run ends");
+
+        Assert.Equal(RunState.Finished, end.State);
+        Assert.True(end.Accuracy >= 0.9, $"final held-out accuracy {end.Accuracy}");
+        var rounds = await run.GetRounds();
+        Assert.All(rounds, r => Assert.Equal(1, r.UpdatesRefused));
+        Assert.All(rounds, r => Assert.Contains(r.RefusalReasons, reason => reason.StartsWith("mallory:") && reason.Contains("non-finite")));
+        var jobs = await cluster.Grains.GetGrain<IJobHistoryGrain>(JobHistoryKeys.ForWorker("mallory")).GetPage(0, 100);
+        Assert.All(jobs.Items.Where(j => j.Kind == JobKind.Train), j =>
+        {
+            Assert.Equal(JobResult.Failure, j.Result);
+            Assert.Contains("update refused", j.Error);
+        });
+    }
+
+    [Theory]
+    [InlineData(AggregationStrategy.Median)]
+    [InlineData(AggregationStrategy.TrimmedMean)]
+    public async Task Robust_aggregation_reaches_the_target_despite_an_attacker_sending_huge_updates(AggregationStrategy strategy)
+    {
+        await using var cluster = await RegattaCluster.StartAsync();
+        await using var fleet = new AgentFleet(cluster);
+        var run = cluster.Grains.GetGrain<IRunGrain>("e2e-robust");
+        var spec = NonIidBlobs("robust-join-token", rounds: 12);
+        // No norm bound: the attacker's updates are accepted, and only the aggregation stands between them and the model.
+        await run.Create(spec with
+        {
+            MinClients = 4,
+            Data = spec.Data with { Partitions = 4, Partitioning = "iid" },
+            Aggregation = spec.Aggregation with { Strategy = strategy, TrimFraction = 0.25, MaxUpdateNorm = 0 },
+            Witnesses = spec.Witnesses with { LossTolerance = 1 },
+        });
+        await run.Start();
+        foreach (var i in new[] { 1, 2, 3 }) await fleet.StartAsync($"agent-{i}", "e2e-robust", "robust-join-token");
+        await fleet.StartAsync("mallory", "e2e-robust", "robust-join-token", poison: "huge");
+
+        var end = await Eventually.Until(run.GetView, v => v.State.IsTerminal(), TimeSpan.FromMinutes(4), "run ends");
+
+        Assert.Equal(RunState.Finished, end.State);
+        Assert.True(end.Accuracy >= 0.9, $"final held-out accuracy {end.Accuracy} with {strategy}");
+        Assert.All(await run.GetRounds(), r => Assert.Equal(4, r.UpdatesAccepted));
+    }
+}

@@ -1,0 +1,84 @@
+using System.Net;
+using Microsoft.Extensions.Logging.Abstractions;
+using Regatta.Silo.Api;
+
+namespace Regatta.Api.Tests;
+
+/// <summary>A silo in the default local mode: no admin key configured, and tight rate limits so they can be reached.</summary>
+public sealed class LocalModeSilo : ApiSilo
+{
+    protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Regatta:Api:RegisterPermitsPerMinute"] = "3",
+        ["Regatta:Api:HeartbeatPermitsPerMinute"] = "3",
+    };
+}
+
+public sealed class LocalModeTests(LocalModeSilo silo) : IClassFixture<LocalModeSilo>
+{
+    [Fact]
+    public async Task Without_a_configured_key_the_silo_writes_one_readable_only_by_its_owner_and_accepts_it()
+    {
+        var path = Path.Combine(silo.DataDir, AdminApiKey.FileName);
+        Assert.True(File.Exists(path));
+        if (!OperatingSystem.IsWindows())
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+        var key = File.ReadAllText(path).Trim();
+        Assert.True(key.Length >= 40);
+
+        using var admin = silo.WithBearer(key);
+        Assert.Equal(4, (await admin.PutAsync("/api/network/target-workers?count=4", null).Expect()).Int("target_workers"));
+        using var guess = silo.WithBearer(ApiSilo.AdminKey);
+        Assert.Contains("not the admin API key", await guess.PutAsync("/api/network/target-workers?count=5", null).Problem(401, "Authorization"));
+        Assert.Equal(4, (await admin.GetAsync("/api/network/target-workers").Expect()).Int("target_workers"));
+    }
+
+    [Fact]
+    public void A_kept_key_is_reused_and_a_configured_key_wins()
+    {
+        var dir = Directory.CreateTempSubdirectory("regatta-key-").FullName;
+        try
+        {
+            AdminApiKey.Resolve(null, dir, NullLogger.Instance);
+            var kept = File.ReadAllText(Path.Combine(dir, AdminApiKey.FileName)).Trim();
+            var again = AdminApiKey.Resolve(null, dir, NullLogger.Instance);
+            Assert.True(again.Matches(kept));
+            Assert.Equal(kept, File.ReadAllText(Path.Combine(dir, AdminApiKey.FileName)).Trim());
+
+            var configured = AdminApiKey.Resolve("configured-key-0123456789", dir, NullLogger.Instance);
+            Assert.True(configured.Matches("configured-key-0123456789"));
+            Assert.False(configured.Matches(kept));
+            Assert.False(configured.Matches(null));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Registration_is_limited_per_address_and_heartbeats_per_worker()
+    {
+        using var anonymous = silo.Anonymous();
+        var a = Http.NewId("rate-a");
+        var b = Http.NewId("rate-b");
+        var tokenA = await WorkerApiTests.Register(anonymous, a);
+        var tokenB = await WorkerApiTests.Register(anonymous, b);
+        await WorkerApiTests.Register(anonymous, Http.NewId("rate-c"));
+
+        var refused = Http.NewId("rate-d");
+        using (var response = await anonymous.PostAsync("/api/workers/register", Http.Json(WorkerApiTests.Registration(refused))))
+            Assert.True(response.Headers.RetryAfter is not null, "429 says when to retry");
+        Assert.Contains("too many", await anonymous.PostAsync("/api/workers/register", Http.Json(WorkerApiTests.Registration(refused))).Problem(429, "rate"));
+        using var admin = silo.WithBearer(File.ReadAllText(Path.Combine(silo.DataDir, AdminApiKey.FileName)).Trim());
+        Assert.Contains("not registered", await admin.PostAsync($"/api/workers/{refused}/approve", null).Problem(404, "id"));
+
+        using var workerA = silo.WithBearer(tokenA);
+        using var workerB = silo.WithBearer(tokenB);
+        for (var i = 0; i < 3; i++)
+            await workerA.PostAsync("/api/workers/heartbeat", Http.Json($$"""{"worker_id": "{{a}}", "tokens_served_since_last": 1}""")).Expect();
+        Assert.Contains("worker", await workerA.PostAsync("/api/workers/heartbeat", Http.Json($$"""{"worker_id": "{{a}}", "tokens_served_since_last": 1}""")).Problem(429, "rate"));
+        await workerB.PostAsync("/api/workers/heartbeat", Http.Json($$"""{"worker_id": "{{b}}"}""")).Expect();
+        Assert.Equal(3, (await silo.Grains.GetGrain<Workers.IWorkerGrain>(a).GetView()).TokensServed);
+    }
+}
