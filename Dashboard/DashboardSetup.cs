@@ -1,20 +1,17 @@
-using Microsoft.AspNetCore.Authentication.Cookies;
-using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MudBlazor.Services;
 using Orleans.Dashboard;
+using Regatta.Dashboard;
 using Regatta.Dashboard.Access;
 using Regatta.Dashboard.Actions;
 using Regatta.Dashboard.Components;
 using Regatta.Dashboard.Feed;
-
-using Regatta.Dashboard;
 
 // In the host builder's namespace, as ASP.NET Core's own Add*/Map* are, so a host needs no extra using to take it in.
 namespace Microsoft.AspNetCore.Builder;
@@ -61,6 +58,10 @@ public static class DashboardSetup
             .AddPolicy(DashboardRoles.ViewPolicy, p => p.AddAuthenticationSchemes(DashboardRoles.Scheme).RequireRole(DashboardRoles.Admin, DashboardRoles.Viewer))
             .AddPolicy(DashboardRoles.AdminPolicy, p => p.AddAuthenticationSchemes(DashboardRoles.Scheme).RequireRole(DashboardRoles.Admin));
         services.AddAntiforgery();
+        // Sign-in cookies and anti-forgery tokens stay valid across restarts: the keys live with the silo's data,
+        // not in a home folder that a container loses.
+        services.AddDataProtection().SetApplicationName("Regatta.Dashboard")
+            .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(Path.GetFullPath(builder.Configuration["Regatta:DataDir"] ?? "data"), "dashboard-keys")));
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<DashboardFeed>();
@@ -101,17 +102,5 @@ public static class DashboardSetup
                     "text/plain", statusCode: StatusCodes.Status404NotFound))
                 .RequireAuthorization(DashboardRoles.AdminPolicy);
         }
-    }
-
-    /// <summary>Tells the operator once, at start, where the generated admin password is.</summary>
-    private sealed class CredentialsNotice(DashboardCredentials credentials, ILogger<CredentialsNotice> logger) : IHostedService
-    {
-        public Task StartAsync(CancellationToken cancellationToken)
-        {
-            if (credentials.Notice is { } notice) logger.LogWarning("{Notice}", notice);
-            return Task.CompletedTask;
-        }
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Orleans.Configuration;
+using Orleans.Dashboard;
 using Regatta.Grains;
 using Regatta.Silo.Production;
 using Regatta.Storage;
@@ -44,6 +45,8 @@ public static class SiloSetup
         });
         // Failure detection timings (Regatta:Membership:ProbeTimeout, NumMissedProbesLimit, ...): Orleans' defaults unless set.
         silo.Services.Configure<ClusterMembershipOptions>(silo.Configuration.GetSection($"{CoordinatorOptions.Section}:Membership"));
+        // Orleans' own dashboard (silos, activations, call rates), served at /orleans behind the admin sign-in.
+        silo.AddDashboard();
         switch (settings.Storage)
         {
             case StorageKind.Sqlite:

@@ -11,13 +11,14 @@ public sealed class AgentFleet(RegattaCluster cluster) : IAsyncDisposable
 {
     private readonly List<RunningAgent> _agents = [];
 
-    public int GatewayPort => cluster.Cluster.Primary!.GatewayAddress!.Endpoint.Port;
+    /// <summary>The test cluster's gateway, exactly as the silo advertises it.</summary>
+    public System.Net.IPEndPoint Gateway => cluster.Cluster.Primary!.GatewayAddress!.Endpoint;
 
     public async Task<RunningAgent> StartAsync(string id, string runId, string? joinToken, string? poison = null)
     {
         var options = new AgentOptions
         {
-            Coordinator = $"127.0.0.1:{GatewayPort}",
+            Coordinator = $"{Gateway.Address}:{Gateway.Port}",
             Name = id,
             WorkerId = id,
             Device = "cpu",

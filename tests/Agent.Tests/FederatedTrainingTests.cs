@@ -46,8 +46,11 @@ public sealed class FederatedTrainingTests
         Assert.All(rounds, r => Assert.True(double.IsFinite(r.WitnessLoss) && double.IsFinite(r.TrainLoss)));
         Assert.NotEmpty(end.Checkpoints);
         var jobs = await cluster.Grains.GetGrain<IJobHistoryGrain>(JobHistoryKeys.ForRun("e2e")).GetPage(0, 200);
-        Assert.Equal(rounds.Count * 4, jobs.Total); // 3 train + 1 witness per round
+        Assert.Equal(rounds.Count * 4, jobs.Items.Count(j => j.Kind is JobKind.Train or JobKind.Witness)); // 3 train + 1 witness per round
         Assert.All(jobs.Items, j => Assert.Equal(JobResult.Success, j.Result));
+        // The run kit was downloaded and confirmed once per agent, and each answered the connectivity echo.
+        Assert.Equal(["agent-1", "agent-2", "agent-3"], jobs.Items.Where(j => j.Kind == JobKind.Provision).Select(j => j.WorkerId).Order());
+        Assert.Equal(3, jobs.Items.Count(j => j.Kind == JobKind.Echo));
         var trained = await cluster.Grains.GetGrain<IJobGrain>(jobs.Items.First(j => j.Kind == JobKind.Train).JobId).Get();
         Assert.True(trained!.Metrics[MetricNames.Examples] > 0);
         Assert.NotNull(trained.OutputHash);
@@ -60,17 +63,17 @@ public sealed class FederatedTrainingTests
         await using var cluster = await RegattaCluster.StartAsync(heartbeatTimeout: TimeSpan.FromSeconds(3));
         await using var fleet = new AgentFleet(cluster);
         var run = cluster.Grains.GetGrain<IRunGrain>("e2e-kill");
-        await run.Create(NonIidBlobs("kill-join-token", rounds: 4) with { MinClients = 2, RoundDeadline = TimeSpan.FromSeconds(6), TargetAccuracy = 0 });
+        await run.Create(NonIidBlobs("kill-join-token", rounds: 6) with { MinClients = 2, RoundDeadline = TimeSpan.FromSeconds(6), TargetAccuracy = 0 });
         await run.Start();
         var agents = new List<RunningAgent>();
         foreach (var i in new[] { 1, 2, 3 }) agents.Add(await fleet.StartAsync($"agent-{i}", "e2e-kill", "kill-join-token"));
-        await Eventually.Until(run.GetView, v => v.State == RunState.RoundTrain && v.Round == 2, TimeSpan.FromMinutes(2), "round 2 starts");
+        await Eventually.Until(run.GetView, v => v.CommittedRounds >= 1, TimeSpan.FromMinutes(2), "round 1 commits");
 
-        await agents[2].KillAsync();
+        await agents[2].KillAsync(); // in round 2 (or 3): rounds take a fraction of a second here
 
         var end = await Eventually.Until(run.GetView, v => v.State.IsTerminal(), TimeSpan.FromMinutes(3), "run ends");
         Assert.Equal(RunState.Finished, end.State);
-        Assert.Equal(4, end.CommittedRounds);
+        Assert.Equal(6, end.CommittedRounds);
         var rounds = await run.GetRounds();
         Assert.Contains(rounds.Skip(1), r => r.UpdatesAccepted == 2);
         Assert.Equal(MemberStatus.Dropped, end.Members.Single(m => m.WorkerId == "agent-3").Status);
@@ -82,7 +85,8 @@ public sealed class FederatedTrainingTests
         await using var cluster = await RegattaCluster.StartAsync();
         await using var fleet = new AgentFleet(cluster);
         var run = cluster.Grains.GetGrain<IRunGrain>("e2e-nan");
-        await run.Create(NonIidBlobs("nan-join-token") with { MinClients = 4, Data = NonIidBlobs("x").Data with { Partitions = 4 } });
+        // IID here: with non-IID partitions the classes only the attacker holds could not be learned by anyone.
+        await run.Create(NonIidBlobs("nan-join-token") with { MinClients = 4, Data = NonIidBlobs("x").Data with { Partitions = 4, Partitioning = "iid" } });
         await run.Start();
         foreach (var i in new[] { 1, 2, 3 }) await fleet.StartAsync($"agent-{i}", "e2e-nan", "nan-join-token");
         await fleet.StartAsync("mallory", "e2e-nan", "nan-join-token", poison: "nan");

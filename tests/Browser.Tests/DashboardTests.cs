@@ -52,6 +52,7 @@ public sealed class DashboardTests(DashboardFixture fixture)
         await DashboardFixture.WaitInteractiveAsync(page);
         await page.Locator("[data-testid=run-id]").FillAsync("browser-run");
         await page.Locator("[data-testid=yaml]").FillAsync(QuickSpec);
+        await Expect(page.Locator(".spec-editor .gutter-line")).ToHaveCountAsync(QuickSpec.Split('\n').Length);
         await DashboardFixture.ScreenshotAsync(page, "03-new-run");
         await page.ClickAsync("[data-testid=create-start]");
         await page.WaitForURLAsync("**/runs/browser-run");
@@ -86,6 +87,7 @@ public sealed class DashboardTests(DashboardFixture fixture)
 
         await page.GotoAsync("/network");
         await DashboardFixture.WaitInteractiveAsync(page);
+        await Expect(page.Locator("[data-testid=network-settings]")).ToContainTextAsync("Serving");
         await DashboardFixture.ScreenshotAsync(page, "07-network");
 
         await page.GotoAsync("/");
@@ -169,7 +171,7 @@ public sealed class DashboardTests(DashboardFixture fixture)
         var page = await fixture.SignedInPageAsync();
         await Expect(page.Locator("[data-testid=orleans-link]")).ToBeVisibleAsync();
         var response = await page.GotoAsync("/orleans/");
-        Assert.Equal(200, response!.Status);
+        Assert.True(response!.Status == 200, $"/orleans answered {response.Status}: the silo must call AddDashboard() in SiloSetup.ConfigureRegattaSilo");
         // Its own page loads its data from its API under /orleans, which the sign-in cookie opens too.
         await Expect(page.Locator("body")).ToContainTextAsync("Orleans Dashboard");
         await Expect(page.GetByText("Loading...")).ToBeHiddenAsync(new() { Timeout = 30_000 });

@@ -30,6 +30,8 @@ public sealed class RegattaCluster : IAsyncDisposable
         // Stored state and reminders are keyed by service id: a restarted cluster must keep it. Agents use these ids too.
         builder.Options.ServiceId = "regatta";
         builder.Options.ClusterId = "regatta";
+        // Real sockets, so separate clients (worker agents) can connect to the gateway like they do in production.
+        builder.Options.ConnectionTransport = ConnectionTransportType.TcpSocket;
         builder.Properties["Regatta:DataDir"] = dataDir;
         builder.Properties["Regatta:TickInterval"] = "00:00:00.200";
         builder.Properties["Regatta:ReminderPeriod"] = "00:00:05";

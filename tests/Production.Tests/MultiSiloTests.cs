@@ -18,7 +18,8 @@ public sealed class MultiSiloTests(PostgresServer postgres)
         await Eventually.Until(() => management.GetHosts(onlyActive: true), h => h.Count == 2, what: "both silos are active");
 
         var run = grains.GetGrain<IRunGrain>("pair");
-        await run.Create(Specs.Quick(rounds: 3) with { RoundDeadline = TimeSpan.FromSeconds(15) });
+        await run.Create(Specs.Quick(rounds: 3) with { RoundDeadline = TimeSpan.FromSeconds(40) });
+        // Rounds end when both members report; the long deadline only keeps a slow failover from cutting round 2 short.
         await run.Start();
         await using var members = await Members.JoinAsync(grains, run, "w-1", "w-2");
         members[1].TrainDelay = TimeSpan.FromSeconds(2);

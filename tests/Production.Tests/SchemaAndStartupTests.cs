@@ -70,9 +70,9 @@ public sealed class SchemaAndStartupTests(PostgresServer postgres)
             case "short admin key": environment["Regatta__AdminApiKey"] = "short"; break;
             case "bad port": environment["Regatta__GatewayPort"] = "70000"; break;
         }
-        await using var silo = SiloProcess.Launch("refused", ports, environment, workDir);
         try
         {
+            await using var silo = SiloProcess.Launch("refused", ports, environment, workDir);
             var exitCode = await silo.WaitForExitAsync(TimeSpan.FromSeconds(60));
 
             var log = silo.Log();
