@@ -22,7 +22,12 @@ public sealed class JobGrain(
 
     public async Task<JobRecord> Open(JobRecord job)
     {
-        if (state.State.Job is { } existing) return existing; // replayed OpenJob after a crash
+        if (state.State.Job is { } existing)
+        {
+            // A replayed OpenJob after a crash: the history write may be what the crash interrupted.
+            await Record(existing);
+            return existing;
+        }
         if (job.JobId != this.GetPrimaryKeyString())
             throw new RegattaException("bad_job", $"job id '{job.JobId}' does not match grain key");
         state.State.Job = job with { Status = JobStatus.Opened, Result = JobResult.None, OpenedAt = time.GetUtcNow() };

@@ -268,7 +268,9 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
                 data.PhaseEndsAt = Now + Spec.Warmup;
                 MoveTo(RunState.Warmup, $"{active.Count} members (min {Spec.MinClients})");
                 return true;
-            case RunState.Warmup or RunState.RoundTrain or RunState.RoundWitness or RunState.Cooldown when active.Count < Spec.MinClients:
+            // After the last round is committed there is nothing left to wait for: Cooldown finishes the run.
+            case RunState.Warmup or RunState.RoundTrain or RunState.RoundWitness or RunState.Cooldown
+                when active.Count < Spec.MinClients && !(data.State == RunState.Cooldown && data.Round >= Spec.Rounds):
                 CloseOpenJobs(JobResult.Cancelled, "members fell below minClients");
                 if (data.Current is not null) data.Generation++;
                 data.Current = null;

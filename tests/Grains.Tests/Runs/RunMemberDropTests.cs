@@ -145,6 +145,28 @@ public class RunMemberDropTests
     }
 
     [Fact]
+    public void Members_falling_away_after_the_last_round_is_committed_do_not_hold_the_run_back()
+    {
+        var h = new RunHarness(RunHarness.DefaultSpec with { Rounds = 1 });
+        h.Start();
+        h.Admit("w1", "w2");
+        h.Advance(h.Spec.Warmup);
+        h.Tick();
+        h.ReportAllTrain();
+        h.CandidateReady();
+        h.Attest(h.Round.Witnesses[0]);
+        Assert.Equal(RunState.Cooldown, h.State);
+
+        h.Do(r => r.Drop("w1", "left"));
+        Assert.Equal(RunState.Cooldown, h.State); // not back to WaitingForMembers: no round is left to train
+        h.Advance(h.Spec.Cooldown);
+        h.Tick();
+
+        Assert.Equal(RunState.Finished, h.State);
+        Assert.Equal(1, h.Data.History.Count);
+    }
+
+    [Fact]
     public void Rejoining_after_the_drop_warms_up_again_and_resumes_the_same_round()
     {
         var h = new RunHarness();
