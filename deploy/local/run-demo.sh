@@ -19,11 +19,22 @@ SILO=Silo/bin/Release/net10.0/Regatta.Silo.dll
 AGENT=WorkerAgent/bin/Release/net10.0/Regatta.WorkerAgent.dll
 
 pids=()
+# Stops processes politely (SIGTERM: agents unregister, the silo shuts down), then firmly after 20 s.
+# SIGINT would not do: non-interactive bash starts background jobs with SIGINT ignored.
+stop() {
+  [ "$#" -gt 0 ] || return 0
+  kill -TERM "$@" 2>/dev/null || true
+  for _ in $(seq 1 40); do
+    alive=0
+    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && return 0
+    sleep 0.5
+  done
+  kill -KILL "$@" 2>/dev/null || true
+}
 cleanup() {
-  # Agents first (they unregister on SIGINT), then the silo.
-  for pid in "${pids[@]:1}"; do kill -INT "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]:1}"; do wait "$pid" 2>/dev/null || true; done
-  [ "${#pids[@]}" -gt 0 ] && kill -INT "${pids[0]}" 2>/dev/null && wait "${pids[0]}" 2>/dev/null || true
+  stop "${pids[@]:1}"
+  stop "${pids[@]:0:1}"
 }
 trap cleanup EXIT
 
