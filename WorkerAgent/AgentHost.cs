@@ -18,7 +18,10 @@ public static class AgentHost
             host.Services.GetRequiredService<ILoggerFactory>());
         try
         {
-            await session.RunAsync(ct);
+            // Ctrl+C and SIGTERM reach the host's lifetime first: the session must hear them too, to unregister.
+            var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
+            using var stopping = CancellationTokenSource.CreateLinkedTokenSource(ct, lifetime.ApplicationStopping);
+            await session.RunAsync(stopping.Token);
             return 0;
         }
         finally
