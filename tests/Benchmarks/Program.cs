@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using Regatta.Benchmarks;
+using Regatta.Benchmarks.Scenarios;
+
+// Usage: dotnet run -c Release --project tests/Benchmarks -- [--quick] [--no-cluster] [--out DIR]
+// --no-cluster skips the scenarios that start an in-process Orleans silo.
+// Full mode writes docs/benchmarks.{md,json}; --quick (the CI smoke: small sizes, asserts nothing about speed)
+// writes TestResults/benchmarks-quick.{md,json} so a smoke run never overwrites the published figures.
+var quick = args.Contains("--quick");
+var outIndex = Array.IndexOf(args, "--out");
+if (outIndex >= 0 && outIndex + 1 >= args.Length)
+{
+    Console.Error.WriteLine("--out needs a directory");
+    return 2;
+}
+var unknown = args.Where((a, i) => a is not "--quick" and not "--out" and not "--no-cluster" && !(outIndex >= 0 && i == outIndex + 1)).ToList();
+if (unknown.Count > 0)
+{
+    Console.Error.WriteLine($"unknown argument(s): {string.Join(' ', unknown)}; usage: [--quick] [--no-cluster] [--out DIR]");
+    return 2;
+}
+
+#if DEBUG
+Console.Error.WriteLine("warning: Debug build; figures are meaningless. Run with -c Release.");
+#endif
+
+var root = RepoRoot();
+var outDir = outIndex >= 0 ? Path.GetFullPath(args[outIndex + 1]) : Path.Combine(root, quick ? "TestResults" : "docs");
+var name = quick ? "benchmarks-quick" : "benchmarks";
+
+const int M = 1 << 20;
+var repeats = quick ? 2 : 3;
+var fedAvgSizes = quick ? new[] { (K: 8, P: 4 * M) } : [(8, 16 * M), (64, 16 * M)];
+var memoryP = quick ? 4 * M : 16 * M;
+var robust = quick ? (K: 8, P: 1 * M) : (K: 8, P: 16 * M);
+
+var results = new List<BenchmarkResult>();
+var total = Stopwatch.StartNew();
+var numpy = new NumpyFedAvg();
+Console.WriteLine("warming up (tiered JIT)");
+Warmup.Run(TimeSpan.FromSeconds(quick ? 1 : 2));
+
+var crashed = 0;
+void Scenario(string title, Func<IEnumerable<BenchmarkResult>> run)
+{
+    Console.WriteLine($"[{total.Elapsed:mm\\:ss}] {title}");
+    try
+    {
+        results.AddRange(run());
+    }
+    catch (Exception e)
+    {
+        // Keep going: one broken scenario must not hide the others' figures. The exit code reports it.
+        crashed++;
+        Console.Error.WriteLine($"  {title} crashed: {e}");
+        results.Add(new BenchmarkResult(title, null, null, "", null, "runs", false, $"crashed: {e.GetType().Name}: {e.Message.Split('\n')[0]}"));
+    }
+    GC.Collect();
+}
+
+Scenario("FedAvg throughput", () => fedAvgSizes.SelectMany(s => FedAvgScenario.Run(s.K, s.P, repeats, numpy)).ToList());
+Scenario("FedAvg time breakdown", () => FedAvgBreakdown.Run(fedAvgSizes[0].K, fedAvgSizes[0].P, repeats).ToList());
+Scenario("FedAvg round memory", () => MemoryScenario.Run(memoryP, [8, 64]).ToList());
+Scenario("Robust aggregation", () => RobustScenario.Run(robust.K, robust.P, repeats).ToList());
+if (!args.Contains("--no-cluster"))
+    Scenario("Idle worker memory", () => IdleWorkerScenario.RunAsync(quick ? 300 : 1000).GetAwaiter().GetResult());
+
+total.Stop();
+Report.Write(outDir, name, results, MachineInfo.Current(), quick, total.Elapsed);
+Console.WriteLine($"[{total.Elapsed:mm\\:ss}] wrote {Path.Combine(outDir, name)}.md and .json; {results.Count(r => r.Met)}/{results.Count} targets met{(crashed > 0 ? $", {crashed} scenario(s) crashed" : "")}");
+return crashed > 0 ? 1 : 0;
+
+static string RepoRoot()
+{
+    for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
+        if (File.Exists(Path.Combine(dir.FullName, "Orleans.sln"))) return dir.FullName;
+    return Directory.GetCurrentDirectory();
+}

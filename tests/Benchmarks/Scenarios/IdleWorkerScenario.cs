@@ -1,0 +1,86 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Regatta.Grains;
+using Regatta.Storage;
+using Regatta.Workers;
+
+namespace Regatta.Benchmarks.Scenarios;
+
+/// <summary>
+/// Memory per idle, registered worker: an in-process silo (localhost clustering, Regatta's SQLite store in a
+/// temporary folder) registers and approves N workers, then the managed heap after a full blocking GC is
+/// compared with the heap before (after a warm-up batch, so code, caches and the registry grain are already
+/// there). The delta / N counts everything one more worker costs the silo: its WorkerGrain activation and state,
+/// Orleans' catalog entry, and its row in the worker registry grain. No baseline; target ≤ 4 KB.
+/// </summary>
+public static class IdleWorkerScenario
+{
+    public static async Task<IReadOnlyList<BenchmarkResult>> RunAsync(int workers)
+    {
+        var dataDir = Directory.CreateTempSubdirectory("regatta-bench-").FullName;
+        try
+        {
+            using var host = Host.CreateDefaultBuilder()
+                .ConfigureLogging(l => l.ClearProviders().SetMinimumLevel(LogLevel.Error).AddConsole())
+                .UseOrleans(silo =>
+                {
+                    silo.UseLocalhostClustering();
+                    silo.Services.Configure<CoordinatorOptions>(_ => { });
+                    silo.Services.AddRegattaCoordinator();
+                    silo.AddRegattaSqliteStorage(dataDir, StoreNames.Regatta);
+                })
+                .Build();
+            await host.StartAsync();
+            var grains = host.Services.GetRequiredService<IGrainFactory>();
+
+            await RegisterAsync(grains, "warm", Math.Min(100, workers));
+            var before = Heap();
+            await RegisterAsync(grains, "bench", workers);
+            var after = Heap();
+            var perWorker = (double)(after - before) / workers;
+            Console.WriteLine($"  idle workers: {workers} registered, heap +{(after - before) / 1e6:F1} MB, {perWorker:F0} bytes each");
+            await host.StopAsync();
+            return
+            [
+                new BenchmarkResult($"Idle registered WorkerGrain, N={workers} (in-process silo, SQLite)", perWorker, null, "bytes/worker",
+                    null, "≤ 4096 bytes", perWorker <= 4096, "no baseline; heap delta after full GC / N, includes the registry entry"),
+            ];
+        }
+        finally
+        {
+            try { Directory.Delete(dataDir, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    private static async Task RegisterAsync(IGrainFactory grains, string prefix, int count)
+    {
+        // A few dozen calls in flight: enough to keep both cores busy. More only queue behind the worker registry grain,
+        // which rewrites its whole state on every Upsert (O(N) per registration), and time out at 3000 workers.
+        using var gate = new SemaphoreSlim(32);
+        var tasks = Enumerable.Range(0, count).Select(async i =>
+        {
+            await gate.WaitAsync();
+            try
+            {
+                var grain = grains.GetGrain<IWorkerGrain>($"{prefix}-{i}");
+                var view = await grain.Register(new WorkerRegistration
+                {
+                    Name = $"{prefix}-{i}",
+                    Hardware = new Hardware { DeviceKind = "cpu", DeviceName = "bench", CpuCores = 2, RamBytes = 1 << 30, AgentVersion = "bench" },
+                });
+                if (view.Approval == ApprovalStatus.Pending) await grain.Approve();
+            }
+            finally { gate.Release(); }
+        });
+        await Task.WhenAll(tasks);
+    }
+
+    private static long Heap()
+    {
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        return GC.GetTotalMemory(forceFullCollection: false);
+    }
+}

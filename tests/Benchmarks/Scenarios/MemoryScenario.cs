@@ -1,0 +1,47 @@
+using Regatta.Grains.Aggregation;
+using Regatta.Runs;
+
+namespace Regatta.Benchmarks.Scenarios;
+
+/// <summary>
+/// Memory a streaming FedAvg round holds beyond the global model, for K = 8 and K = 64. The figure is the
+/// bytes allocated between Create and Finish (<see cref="GC.GetTotalAllocatedBytes(bool)"/>, precise): the
+/// aggregator frees nothing mid-round, so everything it allocated is an upper bound on what it held at its
+/// peak. The caller's global model and the incoming updates are not counted (they exist without the aggregator).
+/// Flower, by comparison, holds about 2K model copies (every client's arrays plus their weighted copies).
+/// </summary>
+public static class MemoryScenario
+{
+    public static long RoundBytes(int k, Updates updates)
+    {
+        var spec = new AggregationSpec { Strategy = AggregationStrategy.FedAvg };
+        FedAvgScenario.Round(spec, new Updates(1, 1024)); // JIT outside the measurement
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        var before = GC.GetTotalAllocatedBytes(precise: true);
+        var aggregator = RoundAggregator.Create(spec, updates.Length);
+        for (var i = 0; i < k; i++)
+            aggregator.Add(updates[i], Updates.Examples(i));
+        var result = aggregator.Finish();
+        var allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+        GC.KeepAlive(result);
+        return allocated;
+    }
+
+    public static IEnumerable<BenchmarkResult> Run(int p, int[] ks)
+    {
+        var model = (long)p * sizeof(float);
+        var updates = new Updates(ks.Max(), p);
+        var figures = ks.Select(k => (K: k, Bytes: RoundBytes(k, updates))).ToList();
+        var spread = figures.Max(f => f.Bytes) - figures.Min(f => f.Bytes);
+        // "The same for both K": within 1% of the model size (a few small objects may differ).
+        var sameForAllK = spread <= model / 100;
+        foreach (var (k, bytes) in figures)
+        {
+            Console.WriteLine($"  FedAvg memory K={k} P={FedAvgScenario.Label(p)}: {bytes / 1e6:F1} MB held, model {model / 1e6:F1} MB");
+            yield return BenchmarkResult.Compare($"FedAvg round memory beyond the global model, K={k} P={FedAvgScenario.Label(p)}",
+                bytes / 1e6, model / 1e6, "MB", "≤ 2 × model, same for every K", r => r <= 2 && sameForAllK,
+                sameForAllK ? null : $"differs across K by {spread / 1e6:F1} MB");
+        }
+    }
+}
