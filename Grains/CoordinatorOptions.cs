@@ -13,6 +13,8 @@ public sealed class CoordinatorOptions
     public TimeSpan HeartbeatTimeout { get; set; } = TimeSpan.FromSeconds(60);
     /// <summary>The heartbeat interval the coordinator asks agents to keep.</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>How long one hop of an inference request may take before the worker is replaced and the hop retried.</summary>
+    public TimeSpan ForwardTimeout { get; set; } = TimeSpan.FromSeconds(10);
     /// <summary>Where blobs (model versions, updates, kits) are kept.</summary>
     public string DataDir { get; set; } = "data";
 }

@@ -17,4 +17,8 @@ public sealed record AgentOptions
     public required string CacheDir { get; init; }
     /// <summary>Fault injection for tests and demos: "nan" or "huge" poisons every update this agent sends.</summary>
     public string? Poison { get; init; }
+    /// <summary>Bytes offered for serving model blocks; null: 512 MiB on a CPU, 80% of the VRAM on a GPU; 0 serves nothing.</summary>
+    public long? ServeMemoryBytes { get; init; }
+    /// <summary>Fault injection for tests and demos: extra time every inference hop takes on this agent.</summary>
+    public TimeSpan ServeDelay { get; init; }
 }

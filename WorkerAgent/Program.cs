@@ -15,10 +15,12 @@ var heartbeat = new Option<double>("--heartbeat") { Description = "Heartbeat int
 var cache = new Option<string?>("--cache-dir") { Description = "Model cache directory (default: ~/.cache/regatta/<id>)" };
 var poison = new Option<string?>("--poison") { Description = "Fault injection: send nan or huge updates (for testing robust aggregation)" };
 poison.AcceptOnlyFromAmong("nan", "huge");
+var serveMemory = new Option<double?>("--serve-memory-mb") { Description = "Memory offered for serving model blocks, in MiB (default: 512 on a CPU, 80% of the VRAM on a GPU; 0 serves nothing)" };
+var serveDelay = new Option<int>("--serve-delay-ms") { Description = "Fault injection: extra milliseconds every inference hop takes on this agent", DefaultValueFactory = _ => 0 };
 
 var root = new RootCommand("Regatta worker agent: joins a Regatta cluster, trains and evaluates with TorchSharp")
 {
-    coordinator, clusterDb, name, id, device, data, token, run, heartbeat, cache, poison,
+    coordinator, clusterDb, name, id, device, data, token, run, heartbeat, cache, poison, serveMemory, serveDelay,
 };
 root.SetAction(async (parse, ct) =>
 {
@@ -41,6 +43,18 @@ root.SetAction(async (parse, ct) =>
         Console.Error.WriteLine("--heartbeat must be in [0.2, 300] seconds");
         return 2;
     }
+    var memoryMb = parse.GetValue(serveMemory);
+    if (memoryMb is { } mb && (!double.IsFinite(mb) || mb is < 0 or > 16 << 20))
+    {
+        Console.Error.WriteLine("--serve-memory-mb must be in [0, 16777216] MiB");
+        return 2;
+    }
+    var delayMs = parse.GetValue(serveDelay);
+    if (delayMs is < 0 or > 60_000)
+    {
+        Console.Error.WriteLine("--serve-delay-ms must be in [0, 60000]");
+        return 2;
+    }
     var options = new AgentOptions
     {
         Coordinator = parse.GetValue(coordinator)!,
@@ -54,6 +68,8 @@ root.SetAction(async (parse, ct) =>
         Heartbeat = TimeSpan.FromSeconds(seconds),
         CacheDir = parse.GetValue(cache) ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "regatta", workerId),
         Poison = parse.GetValue(poison),
+        ServeMemoryBytes = memoryMb is { } m ? (long)(m * (1 << 20)) : null,
+        ServeDelay = TimeSpan.FromMilliseconds(delayMs),
     };
     return await AgentHost.RunAsync(options, ct);
 });

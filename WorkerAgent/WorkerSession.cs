@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Polly;
 using Polly.Retry;
 using Regatta.Jobs;
+using Regatta.Network;
 using Regatta.Runs;
 using Regatta.Workers;
 
@@ -20,6 +21,9 @@ public sealed class WorkerSession
     private readonly JobRunner _runner;
     private JobProgress? _progress;
     private ApprovalStatus _approval = ApprovalStatus.Pending;
+    private IBlockServer? _serverReference;
+    private Task _loading = Task.CompletedTask;
+    private (string Version, LayerRange Layers)? _loadingTarget;
 
     public WorkerSession(AgentOptions options, IClusterClient client, ILoggerFactory loggers)
     {
@@ -28,6 +32,7 @@ public sealed class WorkerSession
         _logger = loggers.CreateLogger("agent." + options.WorkerId);
         Transfer = new ModelTransfer(client, options.CacheDir, _logger);
         _runner = new JobRunner(options, Transfer, _logger, p => _progress = p);
+        Serving = new BlockServer(options.WorkerId, options.Device, Transfer, _logger) { HopDelay = options.ServeDelay };
         // Outages of the cluster are waited out; refusals by the coordinator (RegattaException) are not retried.
         _retry = new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
         {
@@ -45,12 +50,18 @@ public sealed class WorkerSession
     }
 
     public ModelTransfer Transfer { get; }
+    public BlockServer Serving { get; }
     public int JobsDone { get; private set; }
     private IWorkerGrain Worker => _client.GetGrain<IWorkerGrain>(_options.WorkerId);
 
     public async Task RunAsync(CancellationToken ct)
     {
         var hardware = _runner.DetectHardware();
+        hardware = hardware with
+        {
+            ServeMemoryBytes = _options.ServeMemoryBytes ?? (hardware.DeviceKind == "cpu" ? 512L << 20 : null),
+            Capabilities = [.. hardware.Capabilities, "serve"],
+        };
         var view = await _retry.ExecuteAsync(async _ => await Worker.Register(new WorkerRegistration
         {
             Name = _options.Name,
@@ -73,7 +84,10 @@ public sealed class WorkerSession
         {
             await stop.CancelAsync();
             await beating;
+            try { await _loading; } catch (Exception) { /* reported where it failed */ }
             await Unregister();
+            if (_serverReference is not null) _client.DeleteObjectReference<IBlockServer>(_serverReference);
+            Serving.Dispose();
         }
     }
 
@@ -135,14 +149,26 @@ public sealed class WorkerSession
         {
             try
             {
-                var reply = await Worker.Heartbeat(new Heartbeat
+                var served = Serving.TakeTokensServed();
+                HeartbeatReply reply;
+                try
                 {
-                    Status = _progress is null ? Liveness.Online : Liveness.Busy,
-                    Progress = _progress,
-                });
+                    reply = await Worker.Heartbeat(new Heartbeat
+                    {
+                        Status = _progress is null ? Liveness.Online : Liveness.Busy,
+                        Progress = _progress,
+                        TokensServedSinceLast = served,
+                    });
+                }
+                catch
+                {
+                    Serving.ReturnTokensServed(served); // reported with the next heartbeat that gets through
+                    throw;
+                }
                 if (reply.Approval != _approval)
                     _logger.LogInformation("Approval changed: {From} → {To}", _approval, reply.Approval);
                 _approval = reply.Approval;
+                await SyncServing(reply, ct);
             }
             catch (RegattaException e) when (e.Code == "rejected")
             {
@@ -156,6 +182,56 @@ public sealed class WorkerSession
             try { await Task.Delay(interval, ct); }
             catch (OperationCanceledException) { return; }
         }
+    }
+
+    /// <summary>
+    /// Follows the layer map: loads the blocks the coordinator assigned (in the background: heartbeats go on meanwhile),
+    /// releases them when unassigned, and re-announces the loaded blocks with every heartbeat so the worker grain
+    /// (which keeps the endpoint only in memory) can always route to this agent.
+    /// </summary>
+    private async Task SyncServing(HeartbeatReply reply, CancellationToken ct)
+    {
+        if (reply.Layers is not { } layers || reply.ModelVersion is not { } version)
+        {
+            if (Serving.Holding is not null && _loading.IsCompleted) await Serving.UnloadAsync();
+            return;
+        }
+        if (Serving.Holding == (version, layers))
+        {
+            _serverReference ??= _client.CreateObjectReference<IBlockServer>(Serving);
+            try
+            {
+                await Worker.Serve(_serverReference, version, layers);
+            }
+            catch (RegattaException e) when (e.Code is "stale_layers" or "not_serving")
+            {
+                _logger.LogInformation("Serving: not announced ({Reason})", e.Message);
+            }
+            return;
+        }
+        if (!_loading.IsCompleted || _loadingTarget == (version, layers)) return;
+        _loadingTarget = (version, layers);
+        _loading = Task.Run(async () =>
+        {
+            try
+            {
+                var model = await _client.GetGrain<ILayerMapGrain>(0).GetModel();
+                if (model.Version != version) return; // the model moved on; the next heartbeat brings the new assignment
+                var settings = await _client.GetGrain<INetworkSettingsGrain>(0).Get();
+                _logger.LogInformation("Serving: loading blocks {Layers} of {Version} ({Source})", layers, version[..12], model.Source);
+                await Serving.LoadAsync(model, layers, settings.Quantization, ct);
+                _serverReference ??= _client.CreateObjectReference<IBlockServer>(Serving);
+                await Worker.Serve(_serverReference, version, layers); // at once, not a heartbeat later
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                _logger.LogError(e, "Serving: could not load blocks {Layers}", layers);
+            }
+            finally
+            {
+                _loadingTarget = null;
+            }
+        }, ct);
     }
 
     private async Task Unregister()

@@ -21,6 +21,8 @@ public sealed record UsageEntry
     [Id(2)] public long CompletionTokens { get; init; }
     [Id(3)] public List<string> WorkerIds { get; init; } = [];
     [Id(4)] public DateTimeOffset At { get; init; }
+    /// <summary>The inference request this entry accounts for; empty for entries logged through the API.</summary>
+    [Id(5)] public string RequestId { get; init; } = "";
 }
 
 [GenerateSerializer, Alias("regatta.UsageTotals")]

@@ -22,7 +22,12 @@ public interface IWorkerGrain : IGrainWithStringKey
     [Alias("OnJobClosed"), OneWay] Task OnJobClosed(JobRecord job);
     /// <summary>A run that this worker joined lists it as a member (or drops it).</summary>
     [Alias("SetRunMembership"), OneWay] Task SetRunMembership(string runId, bool member);
-    [Alias("SetLayers")] Task SetLayers(LayerRange? layers);
+    /// <summary>The layer map gives this worker blocks of a model version to serve (null: none).</summary>
+    [Alias("SetLayers")] Task SetLayers(LayerRange? layers, string? modelVersion);
+    /// <summary>The agent has loaded the blocks of <paramref name="modelVersion"/> and answers forward calls on <paramref name="server"/>; sent again with every heartbeat.</summary>
+    [Alias("Serve")] Task Serve(Network.IBlockServer server, string modelVersion, LayerRange layers);
+    /// <summary>Runs one hop of an inference request on this worker's agent; RegattaException("not_serving") when it cannot.</summary>
+    [Alias("Forward"), AlwaysInterleave] Task<Network.ForwardResult> Forward(Network.ForwardRequest request);
 }
 
 [Alias("regatta.IWorkerRegistryGrain")]

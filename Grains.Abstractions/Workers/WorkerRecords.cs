@@ -16,6 +16,11 @@ public sealed record Hardware
     [Id(4)] public long RamBytes { get; init; }
     [Id(5)] public List<string> Capabilities { get; init; } = [];
     [Id(6)] public string AgentVersion { get; init; } = "";
+    /// <summary>Bytes the worker offers for serving model blocks; null derives it from the VRAM, 0 serves nothing.</summary>
+    [Id(7)] public long? ServeMemoryBytes { get; init; }
+
+    /// <summary>What the layer map plans with: the offer, else 80% of the VRAM (the rest is for activations).</summary>
+    public long ServingMemory => ServeMemoryBytes ?? VramBytes / 10 * 8;
 }
 
 [GenerateSerializer, Alias("regatta.WorkerRegistration")]
@@ -49,7 +54,12 @@ public sealed record HeartbeatReply(
     [property: Id(1)] Liveness Liveness,
     [property: Id(2)] int PendingAssignments,
     [property: Id(3)] List<string> Runs,
-    [property: Id(4)] TimeSpan NextHeartbeat);
+    [property: Id(4)] TimeSpan NextHeartbeat)
+{
+    /// <summary>The blocks to serve, and of which model version; null when none.</summary>
+    [Id(5)] public LayerRange? Layers { get; init; }
+    [Id(6)] public string? ModelVersion { get; init; }
+}
 
 [GenerateSerializer, Alias("regatta.WorkerView")]
 public sealed record WorkerView
@@ -70,7 +80,16 @@ public sealed record WorkerView
     [Id(13)] public string? RejectReason { get; init; }
     /// <summary>Model blocks [Start, End) this worker serves for inference; null when none.</summary>
     [Id(14)] public LayerRange? Layers { get; init; }
+    /// <summary>The served model version the worker's layers belong to.</summary>
+    [Id(15)] public string? ModelVersion { get; init; }
+    /// <summary>The worker has loaded its layers and answers forward calls.</summary>
+    [Id(16)] public bool Serving { get; init; }
 }
 
 [GenerateSerializer, Alias("regatta.LayerRange")]
-public sealed record LayerRange([property: Id(0)] int Start, [property: Id(1)] int End);
+public sealed record LayerRange([property: Id(0)] int Start, [property: Id(1)] int End)
+{
+    public int Count => End - Start;
+    public bool Contains(int block) => Start <= block && block < End;
+    public override string ToString() => $"[{Start},{End})";
+}

@@ -11,4 +11,18 @@ public sealed class NetworkOptions
     public int TotalLayers { get; set; } = 8;
     /// <summary>Target worker count until an operator sets one.</summary>
     public int TargetWorkers { get; set; } = 3;
+    /// <summary>Servers wanted per block until an operator sets it.</summary>
+    public int Replication { get; set; } = 1;
+    // The served transformer's shape (blocks = TotalLayers) and the seed of its initialisation until a run's checkpoint is served.
+    public int Vocab { get; set; } = 64;
+    public int Width { get; set; } = 64;
+    public int Heads { get; set; } = 4;
+    public int Context { get; set; } = 128;
+    public long Seed { get; set; } = 7;
+
+    public Regatta.Runs.ModelSpec ModelSpec() => new()
+    {
+        Name = "transformer",
+        Parameters = new() { ["vocab"] = Vocab, ["width"] = Width, ["heads"] = Heads, ["blocks"] = TotalLayers, ["context"] = Context },
+    };
 }

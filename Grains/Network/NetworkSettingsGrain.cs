@@ -10,6 +10,7 @@ public sealed class NetworkSettingsState
     /// <summary>Null until an operator sets it; the configured default applies meanwhile.</summary>
     [Id(1)] public int? TargetWorkers { get; set; }
     [Id(2)] public DateTimeOffset? UpdatedAt { get; set; }
+    [Id(3)] public int? Replication { get; set; }
 }
 
 /// <summary>The operator's network settings; the model itself comes from configuration so a redeploy can change it.</summary>
@@ -27,6 +28,18 @@ public sealed class NetworkSettingsGrain(
         state.State.Quantization = mode;
         state.State.UpdatedAt = time.GetUtcNow();
         await state.WriteStateAsync();
+        await GrainFactory.GetGrain<ILayerMapGrain>(0).Replan(); // the mode decides how many blocks fit on each worker
+        return View();
+    }
+
+    public async Task<NetworkSettings> SetReplication(int replicas)
+    {
+        if (replicas is < 1 or > NetworkLimits.MaxReplication)
+            throw new RegattaException("bad_replication", $"replicas: must be in [1, {NetworkLimits.MaxReplication}]");
+        state.State.Replication = replicas;
+        state.State.UpdatedAt = time.GetUtcNow();
+        await state.WriteStateAsync();
+        await GrainFactory.GetGrain<ILayerMapGrain>(0).Replan();
         return View();
     }
 
@@ -46,6 +59,7 @@ public sealed class NetworkSettingsGrain(
         TotalLayers = options.Value.TotalLayers,
         Quantization = state.State.Quantization,
         TargetWorkers = state.State.TargetWorkers ?? options.Value.TargetWorkers,
+        Replication = state.State.Replication ?? options.Value.Replication,
         UpdatedAt = state.State.UpdatedAt,
     };
 }

@@ -27,6 +27,11 @@ public static class RegattaMetrics
     private static readonly Histogram<double> JobDuration = Meter.CreateHistogram<double>("regatta.job.duration", "s", "Time from a job's opening to its closing");
     private static readonly Counter<long> AggregatedBytesCounter = Meter.CreateCounter<long>("regatta.aggregation.bytes", "By", "Bytes of accepted model updates folded into aggregates");
 
+    private static readonly Counter<long> InferenceRequestsCounter = Meter.CreateCounter<long>("regatta.inference.requests", "{request}", "Inference requests served, by outcome");
+    private static readonly Counter<long> InferenceTokensCounter = Meter.CreateCounter<long>("regatta.inference.tokens", "{token}", "Tokens of inference requests, by kind (prompt, completion)");
+    private static readonly Counter<long> HopRetriesCounter = Meter.CreateCounter<long>("regatta.inference.hop_retries", "{hop}", "Inference hops that failed and were retried on another worker");
+    private static readonly Histogram<double> HopDuration = Meter.CreateHistogram<double>("regatta.inference.hop.duration", "s", "Time of one hop of an inference step through a worker");
+
     private static WorkerCounts? _workers;
 
     static RegattaMetrics()
@@ -45,6 +50,21 @@ public static class RegattaMetrics
     }
 
     public static void Heartbeat() => HeartbeatsCounter.Add(1);
+
+    public static void InferenceServed(int promptTokens, int completionTokens)
+    {
+        InferenceRequestsCounter.Add(1, new KeyValuePair<string, object?>("outcome", "served"));
+        InferenceTokensCounter.Add(promptTokens, new KeyValuePair<string, object?>("kind", "prompt"));
+        InferenceTokensCounter.Add(completionTokens, new KeyValuePair<string, object?>("kind", "completion"));
+    }
+
+    public static void InferenceFailed(string code) => InferenceRequestsCounter.Add(1, new KeyValuePair<string, object?>("outcome", code));
+
+    public static void Hop(TimeSpan elapsed, bool succeeded)
+    {
+        HopDuration.Record(elapsed.TotalSeconds);
+        if (!succeeded) HopRetriesCounter.Add(1);
+    }
 
     public static void JobOpened(JobRecord job) => JobsOpenedCounter.Add(1, new KeyValuePair<string, object?>("kind", job.Kind.ToString()));
 

@@ -24,4 +24,6 @@ public sealed class WorkerData
     [Id(14)] public List<Assignment> Assignments { get; set; } = [];
     /// <summary>Job ids of assignments already delivered to the agent since it last registered.</summary>
     [Id(15)] public HashSet<string> Delivered { get; set; } = [];
+    /// <summary>The served model version <see cref="Layers"/> belong to.</summary>
+    [Id(16)] public string? ModelVersion { get; set; }
 }

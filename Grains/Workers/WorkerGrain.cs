@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Regatta.Jobs;
+using Regatta.Network;
 using Regatta.Runs;
 using Regatta.Workers;
 
@@ -21,6 +22,9 @@ public sealed class WorkerGrain(
     private TaskCompletionSource _assigned = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IGrainTimer? _watch;
     private DateTimeOffset _lastWrite;
+    private ServingCandidate? _toldLayerMap;
+    // The agent's serving endpoint lives only in memory: it re-announces itself with every heartbeat.
+    private (IBlockServer Server, string Version, LayerRange Layers)? _server;
 
     private WorkerData Data => state.State;
     private string WorkerId => this.GetPrimaryKeyString();
@@ -100,7 +104,8 @@ public sealed class WorkerGrain(
         if (changed || Data.LastSeen - _lastWrite > Timeout / 2) await Save();
         Watch();
         return new HeartbeatReply(Data.Approval, Data.Liveness, Data.Assignments.Count(a => !Data.Delivered.Contains(a.JobId)),
-            [.. Data.Runs], options.Value.HeartbeatInterval);
+            [.. Data.Runs], options.Value.HeartbeatInterval)
+        { Layers = Data.Layers, ModelVersion = Data.ModelVersion };
     }
 
     public async Task Unregister()
@@ -109,6 +114,7 @@ public sealed class WorkerGrain(
         await LeaveRuns("worker unregistered");
         Data.Liveness = Liveness.Offline;
         Data.Progress = null;
+        _server = null;
         await Save();
         _watch?.Dispose();
         _watch = null;
@@ -172,10 +178,44 @@ public sealed class WorkerGrain(
         if (member ? Data.Runs.Add(runId) : Data.Runs.Remove(runId)) await Save();
     }
 
-    public async Task SetLayers(LayerRange? layers)
+    public async Task SetLayers(LayerRange? layers, string? modelVersion)
     {
+        if (layers is not null && (layers.Start < 0 || layers.End <= layers.Start))
+            throw new RegattaException("bad_layers", $"layers {layers}: must be a non-empty range of blocks");
         Data.Layers = layers;
+        Data.ModelVersion = layers is null ? null : modelVersion;
+        if (_server is { } s && (s.Layers != layers || s.Version != modelVersion)) _server = null; // it must load the new range first
         await Save();
+    }
+
+    public Task Serve(IBlockServer server, string modelVersion, LayerRange layers)
+    {
+        RequireRegistered();
+        if (Data.Approval != ApprovalStatus.Approved || Data.Liveness == Liveness.Offline)
+            throw new RegattaException("not_serving", $"worker '{WorkerId}' is not approved and online");
+        if (Data.Layers != layers || Data.ModelVersion != modelVersion)
+            throw new RegattaException("stale_layers", $"worker '{WorkerId}' is assigned {Data.Layers?.ToString() ?? "no blocks"} of {Data.ModelVersion ?? "no model"}");
+        _server = (server, modelVersion, layers);
+        return Task.CompletedTask;
+    }
+
+    public async Task<ForwardResult> Forward(ForwardRequest request)
+    {
+        if (_server is not { } s || Data.Liveness == Liveness.Offline)
+            throw new RegattaException("not_serving", $"worker '{WorkerId}' has no loaded blocks to serve");
+        if (s.Version != request.ModelVersion || request.From < s.Layers.Start || request.To > s.Layers.End)
+            throw new RegattaException("not_serving", $"worker '{WorkerId}' serves {s.Layers} of {s.Version}, not [{request.From},{request.To}) of {request.ModelVersion}");
+        try
+        {
+            return await s.Server.Forward(request).WaitAsync(options.Value.ForwardTimeout);
+        }
+        catch (Exception e) when (e is not RegattaException)
+        {
+            // Gone or stuck: stop routing to it until the agent announces itself again.
+            if (_server?.Server == s.Server) _server = null;
+            logger.LogWarning("Worker {WorkerId} failed a forward hop: {Error}", WorkerId, e.Message);
+            throw new RegattaException("hop_failed", $"worker '{WorkerId}' failed blocks [{request.From},{request.To}): {e.GetType().Name}: {e.Message}");
+        }
     }
 
     private void Watch()
@@ -193,6 +233,7 @@ public sealed class WorkerGrain(
         if (Data.Liveness == Liveness.Offline || time.GetUtcNow() - Data.LastSeen <= Timeout) return;
         logger.LogWarning("Worker {WorkerId} went offline: no heartbeat since {LastSeen}", WorkerId, Data.LastSeen);
         Data.Liveness = Liveness.Offline;
+        _server = null;
         await LeaveRuns($"offline: no heartbeat for {Timeout.TotalSeconds:0.#} s");
         await Save();
         _watch?.Dispose();
@@ -211,6 +252,19 @@ public sealed class WorkerGrain(
         _lastWrite = time.GetUtcNow();
         await GrainFactory.GetGrain<IWorkerRegistryGrain>(0).Upsert(new WorkerSummary(WorkerId, Data.Name, Data.Approval,
             Data.Liveness, Data.LastSeen, Data.Hardware.DeviceKind, Data.Hardware.VramBytes));
+        TellLayerMap();
+    }
+
+    /// <summary>The layer map hears when this worker starts or stops being able to serve (one-way: it may call back).</summary>
+    private void TellLayerMap()
+    {
+        var candidate = new ServingCandidate(WorkerId, Data.Approval == ApprovalStatus.Approved && Data.Liveness != Liveness.Offline,
+            Data.Hardware.ServingMemory);
+        if (candidate == _toldLayerMap) return;
+        // A worker that never could serve needs no message on every activation.
+        if (_toldLayerMap is null && !candidate.Eligible && Data.Layers is null) { _toldLayerMap = candidate; return; }
+        _toldLayerMap = candidate;
+        GrainFactory.GetGrain<ILayerMapGrain>(0).WorkerChanged(candidate).Ignore();
     }
 
     private void RequireRegistered()
@@ -229,6 +283,7 @@ public sealed class WorkerGrain(
         if (h.RamBytes < 0) return "hardware.ramBytes: must not be negative";
         if (h.Capabilities.Count > 64 || h.Capabilities.Any(c => c.Length is 0 or > 64)) return "hardware.capabilities: at most 64 names of 1 to 64 characters";
         if (h.DeviceName.Length > 200 || h.AgentVersion.Length > 50) return "hardware.deviceName/agentVersion: too long";
+        if (h.ServeMemoryBytes is < 0) return "hardware.serveMemoryBytes: must not be negative";
         return null;
     }
 
@@ -249,5 +304,7 @@ public sealed class WorkerGrain(
         Progress = Data.Progress,
         RejectReason = Data.RejectReason,
         Layers = Data.Layers,
+        ModelVersion = Data.ModelVersion,
+        Serving = _server is not null,
     };
 }

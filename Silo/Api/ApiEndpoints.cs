@@ -35,6 +35,7 @@ public static class ApiEndpoints
         group.MapRunEndpoints();
         group.MapWorkerEndpoints();
         group.MapUsageEndpoints();
+        group.MapInferenceEndpoints();
         group.MapReportEndpoints();
         return app;
     }

@@ -61,7 +61,8 @@ public static class ApiProblems
             "run_exists" => (409, routeField ?? "id"),
             "invalid_state" => (409, "state"),
             "no_checkpoint" => (409, "checkpoints"),
-            "no_model" => (409, "model"),
+            "no_model" or "not_a_transformer" => (409, "model"),
+            "not_ready" or "no_server" => (503, "network"),
             "already_approved" or "already_rejected" or "rejected" or "not_approved" => (409, "approval"),
             _ => (400, FieldOf(e.Message) ?? "request"),
         };
@@ -88,6 +89,7 @@ public static class ApiProblems
         413 => "Request body too large",
         415 => "Unsupported media type",
         429 => "Too many requests",
+        503 => "Not available now",
         _ => "Request refused",
     };
 }

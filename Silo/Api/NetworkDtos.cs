@@ -60,9 +60,10 @@ public sealed record NetworkSettingsDto(
     [property: JsonPropertyName("total_layers")] int TotalLayers,
     [property: JsonPropertyName("quantization")] string Quantization,
     [property: JsonPropertyName("target_workers")] int TargetWorkers,
+    [property: JsonPropertyName("replication_target")] int ReplicationTarget,
     [property: JsonPropertyName("updated_at")] DateTimeOffset? UpdatedAt)
 {
-    public static NetworkSettingsDto Of(Network.NetworkSettings s) => new(s.ModelName, s.TotalLayers, s.Quantization, s.TargetWorkers, s.UpdatedAt);
+    public static NetworkSettingsDto Of(Network.NetworkSettings s) => new(s.ModelName, s.TotalLayers, s.Quantization, s.TargetWorkers, s.Replication, s.UpdatedAt);
 }
 
 public sealed record TargetWorkersDto(

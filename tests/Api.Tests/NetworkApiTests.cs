@@ -35,15 +35,15 @@ public sealed class NetworkApiTests(ApiSilo silo)
         await _admin.PostAsync($"/api/workers/{first}/approve", null).Expect();
         await _admin.PostAsync($"/api/workers/{second}/approve", null).Expect();
         // Nothing assigns layers yet: give the workers ranges directly, as a layer assigner will.
-        await silo.Grains.GetGrain<IWorkerGrain>(first).SetLayers(new LayerRange(0, 5));
-        await silo.Grains.GetGrain<IWorkerGrain>(pending).SetLayers(new LayerRange(5, 8)); // pending: does not count
+        await silo.Grains.GetGrain<IWorkerGrain>(first).SetLayers(new LayerRange(0, 5), "test");
+        await silo.Grains.GetGrain<IWorkerGrain>(pending).SetLayers(new LayerRange(5, 8), "test"); // pending: does not count
         try
         {
             var half = await _anonymous.GetAsync("/api/network/health").Expect();
             Assert.Equal((5, 62.5, false), (half.Int("covered_layers"), half.GetProperty("coverage_percent").GetDouble(), half.GetProperty("ready_for_inference").GetBoolean()));
             Assert.Equal([5, 6, 7], half.GetProperty("uncovered_layers").EnumerateArray().Select(l => l.GetInt32()));
 
-            await silo.Grains.GetGrain<IWorkerGrain>(second).SetLayers(new LayerRange(4, 8));
+            await silo.Grains.GetGrain<IWorkerGrain>(second).SetLayers(new LayerRange(4, 8), "test");
             var full = await _anonymous.GetAsync("/api/network/health").Expect();
             Assert.True(full.GetProperty("ready_for_inference").GetBoolean());
             Assert.Equal(100, full.GetProperty("coverage_percent").GetDouble());
@@ -61,7 +61,7 @@ public sealed class NetworkApiTests(ApiSilo silo)
         }
         finally
         {
-            foreach (var id in new[] { first, second, pending }) await silo.Grains.GetGrain<IWorkerGrain>(id).SetLayers(null);
+            foreach (var id in new[] { first, second, pending }) await silo.Grains.GetGrain<IWorkerGrain>(id).SetLayers(null, "test");
         }
     }
 

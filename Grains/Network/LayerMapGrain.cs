@@ -1,0 +1,124 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Regatta.Grains.Models;
+using Regatta.Learning.Weights;
+using Regatta.Network;
+using Regatta.Runs;
+using Regatta.Workers;
+
+namespace Regatta.Grains.Network;
+
+[GenerateSerializer, Alias("regatta.LayerMapState")]
+public sealed class LayerMapState
+{
+    [Id(0)] public ServedModel? Model { get; set; }
+    /// <summary>Eligible workers and the memory they offer.</summary>
+    [Id(1)] public Dictionary<string, long> Candidates { get; set; } = new();
+    [Id(2)] public LayerMapView? View { get; set; }
+}
+
+/// <summary>
+/// Keeps the served model and the layer plan, re-planning when a worker's serving facts or the settings change and
+/// telling each worker whose range moved. The plan itself is <see cref="LayerPlanner"/>'s.
+/// </summary>
+public sealed class LayerMapGrain(
+    [PersistentState("layerMap", StoreNames.Regatta)] IPersistentState<LayerMapState> state,
+    IOptions<NetworkOptions> options,
+    IBlobStore blobs,
+    TimeProvider time,
+    ILogger<LayerMapGrain> logger) : Grain, ILayerMapGrain
+{
+    private LayerMapState Data => state.State;
+
+    public async Task WorkerChanged(ServingCandidate candidate)
+    {
+        var known = Data.Candidates.TryGetValue(candidate.WorkerId, out var memory);
+        var serving = candidate.Eligible && candidate.MemoryBytes > 0;
+        if (serving == known && (!serving || memory == candidate.MemoryBytes)) return;
+        if (serving) Data.Candidates[candidate.WorkerId] = candidate.MemoryBytes;
+        else Data.Candidates.Remove(candidate.WorkerId);
+        await Replan();
+    }
+
+    public async Task<LayerMapView> Replan()
+    {
+        var model = await Model();
+        var settings = await GrainFactory.GetGrain<INetworkSettingsGrain>(0).Get();
+        var bytesPerBlock = (long)Math.Ceiling(model.ParametersPerBlock * NetworkLimits.BytesPerParameter(settings.Quantization));
+        var before = Data.View?.ModelVersion == model.Version ? Data.View.Assignments : new Dictionary<string, LayerRange>();
+        var plan = LayerPlanner.Plan(model.Blocks, bytesPerBlock, settings.Replication,
+            Data.Candidates.Select(c => new PlannerWorker(c.Key, c.Value, before.GetValueOrDefault(c.Key))));
+        var view = new LayerMapView
+        {
+            ModelVersion = model.Version,
+            Blocks = model.Blocks,
+            Quantization = settings.Quantization,
+            ReplicationTarget = settings.Replication,
+            Assignments = new(plan.Assignments),
+            Standby = new(plan.Standby),
+            Replicas = [.. plan.Replicas],
+            CoveragePercent = plan.CoveragePercent,
+            ReadyForInference = plan.Ready,
+            RecommendedWorkers = plan.RecommendedWorkers,
+            BytesPerBlock = bytesPerBlock,
+            PlannedAt = time.GetUtcNow(),
+        };
+        var previous = Data.View?.Assignments ?? new Dictionary<string, LayerRange>();
+        var previousVersion = Data.View?.ModelVersion;
+        Data.View = view;
+        await state.WriteStateAsync();
+
+        // Persist first, then tell the workers: a crash in between re-sends on the next re-plan, never loses the plan.
+        var moved = view.Assignments.Where(a => previousVersion != view.ModelVersion || !previous.TryGetValue(a.Key, out var old) || old != a.Value)
+            .Select(a => GrainFactory.GetGrain<IWorkerGrain>(a.Key).SetLayers(a.Value, view.ModelVersion));
+        var dropped = previous.Keys.Where(w => !view.Assignments.ContainsKey(w))
+            .Select(w => GrainFactory.GetGrain<IWorkerGrain>(w).SetLayers(null, null));
+        await Task.WhenAll(moved.Concat(dropped));
+        logger.LogInformation("Layer plan for {Version}: {Workers} workers serving, coverage {Coverage}%, weakest block {Weakest} replicas, {Standby} on standby",
+            view.ModelVersion[..12], view.Assignments.Count, view.CoveragePercent, plan.WeakestReplicas, view.Standby.Count);
+        return view;
+    }
+
+    public async Task<LayerMapView> GetView()
+    {
+        var model = await Model();
+        return Data.View is { } view && view.ModelVersion == model.Version ? view : await Replan();
+    }
+
+    public Task<ServedModel> GetModel() => Model();
+
+    public async Task<ServedModel> ServeSeed(long seed)
+    {
+        var model = await new ServedModels(blobs).FromSeed(options.Value.ModelSpec(), seed);
+        return await Switch(model);
+    }
+
+    public async Task<ServedModel> ServeCheckpoint(string runId)
+    {
+        Ids.Require(runId, "run_id");
+        var run = await GrainFactory.GetGrain<IRunGrain>(runId).GetView();
+        var checkpoint = run.Checkpoints.LastOrDefault()
+            ?? throw new RegattaException("no_checkpoint", $"run '{runId}' has no checkpoint yet");
+        var weights = ModelWeights.FromBytes(await blobs.ReadAllAsync(checkpoint.ModelHash));
+        var model = await new ServedModels(blobs).Publish(run.Spec.Model, weights, $"run:{runId}@{checkpoint.Round}");
+        return await Switch(model);
+    }
+
+    private async Task<ServedModel> Switch(ServedModel model)
+    {
+        Data.Model = model;
+        await state.WriteStateAsync();
+        logger.LogInformation("Serving {Source} as version {Version}: {Blocks} blocks", model.Source, model.Version[..12], model.Blocks);
+        await Replan();
+        return model;
+    }
+
+    /// <summary>The served model, published from the configured seed the first time it is needed.</summary>
+    private async Task<ServedModel> Model()
+    {
+        if (Data.Model is { } model) return model;
+        Data.Model = await new ServedModels(blobs).FromSeed(options.Value.ModelSpec(), options.Value.Seed);
+        await state.WriteStateAsync();
+        return Data.Model;
+    }
+}
