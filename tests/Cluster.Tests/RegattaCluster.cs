@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 using Regatta.Grains;
+using Regatta.Grains.Network;
 using Regatta.Storage;
 
 namespace Regatta.Tests;
@@ -37,6 +38,9 @@ public sealed class RegattaCluster : IAsyncDisposable
         builder.Properties["Regatta:ReminderPeriod"] = "00:00:05";
         builder.Properties["Regatta:HeartbeatTimeout"] = (heartbeatTimeout ?? TimeSpan.FromSeconds(30)).ToString("c");
         builder.Properties["Regatta:HeartbeatInterval"] = "00:00:01";
+        builder.Properties["Regatta:ForwardTimeout"] = "00:00:05";
+        // The served transformer: 6 blocks, so three workers can hold a third each.
+        builder.Properties["Regatta:Network:TotalLayers"] = "6";
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
         var cluster = builder.Build();
         await cluster.DeployAsync();
@@ -64,6 +68,7 @@ public sealed class RegattaCluster : IAsyncDisposable
         {
             var config = silo.Configuration.GetSection(CoordinatorOptions.Section);
             silo.Services.Configure<CoordinatorOptions>(config);
+            silo.Services.Configure<NetworkOptions>(silo.Configuration.GetSection(NetworkOptions.Section));
             silo.Services.AddRegattaCoordinator();
             silo.AddRegattaSqliteStorage(config["DataDir"]!, StoreNames.Regatta);
         }
