@@ -14,7 +14,8 @@ public sealed class AgentFleet(RegattaCluster cluster) : IAsyncDisposable
     /// <summary>The test cluster's gateway, exactly as the silo advertises it.</summary>
     public System.Net.IPEndPoint Gateway => cluster.Cluster.Primary!.GatewayAddress!.Endpoint;
 
-    public async Task<RunningAgent> StartAsync(string id, string runId, string? joinToken, string? poison = null)
+    public async Task<RunningAgent> StartAsync(string id, string? runId, string? joinToken, string? poison = null,
+        long? serveMemoryBytes = null, TimeSpan serveDelay = default)
     {
         var options = new AgentOptions
         {
@@ -27,6 +28,8 @@ public sealed class AgentFleet(RegattaCluster cluster) : IAsyncDisposable
             Heartbeat = TimeSpan.FromMilliseconds(500),
             CacheDir = Path.Combine(cluster.DataDir, "agents", id),
             Poison = poison,
+            ServeMemoryBytes = serveMemoryBytes,
+            ServeDelay = serveDelay,
         };
         var host = AgentHost.Build(options, logging => logging.SetMinimumLevel(LogLevel.Warning));
         await host.StartAsync();
