@@ -145,7 +145,7 @@ public sealed class InferenceGrain(TimeProvider time, ILogger<InferenceGrain> lo
             throw new RegattaException("bad_request", $"max_new_tokens: must be in [0, {InferenceLimits.MaxNewTokens}]");
         // Positions are learned up to the context length and there is no sliding window: the whole sequence must fit.
         if (r.PromptTokens.Count + r.MaxNewTokens > model.Context)
-            throw new RegattaException("bad_request", $"prompt_tokens + max_new_tokens: {r.PromptTokens.Count} + {r.MaxNewTokens} exceeds the model's context of {model.Context}");
+            throw new RegattaException("bad_request", $"max_new_tokens: {r.PromptTokens.Count} prompt tokens + {r.MaxNewTokens} new ones exceed the model's context of {model.Context}");
         if (!double.IsFinite(r.Temperature) || r.Temperature is < 0 or > InferenceLimits.MaxTemperature)
             throw new RegattaException("bad_request", $"temperature: must be in [0, {InferenceLimits.MaxTemperature}]");
         if (r.TopK < 0 || r.TopK > model.Vocab) throw new RegattaException("bad_request", $"top_k: must be in [0, {model.Vocab}]");

@@ -1,5 +1,6 @@
 using System.Net;
 using Regatta.Network;
+using Regatta.Tests;
 using Regatta.Workers;
 
 namespace Regatta.Api.Tests;
@@ -26,43 +27,77 @@ public sealed class NetworkApiTests(ApiSilo silo)
     }
 
     [Fact]
-    public async Task Health_reports_which_blocks_the_approved_online_workers_hold()
+    public async Task Approved_workers_get_layers_from_the_plan_and_health_reports_who_holds_each_block()
     {
         var first = Http.NewId("cover-a");
-        var second = Http.NewId("cover-b");
         var pending = Http.NewId("cover-p");
-        foreach (var id in new[] { first, second, pending }) await WorkerApiTests.Register(_anonymous, id);
+        foreach (var id in new[] { first, pending }) await WorkerApiTests.Register(_anonymous, id);
         await _admin.PostAsync($"/api/workers/{first}/approve", null).Expect();
-        await _admin.PostAsync($"/api/workers/{second}/approve", null).Expect();
-        // Nothing assigns layers yet: give the workers ranges directly, as a layer assigner will.
-        await silo.Grains.GetGrain<IWorkerGrain>(first).SetLayers(new LayerRange(0, 5), "test");
-        await silo.Grains.GetGrain<IWorkerGrain>(pending).SetLayers(new LayerRange(5, 8), "test"); // pending: does not count
-        try
-        {
-            var half = await _anonymous.GetAsync("/api/network/health").Expect();
-            Assert.Equal((5, 62.5, false), (half.Int("covered_layers"), half.GetProperty("coverage_percent").GetDouble(), half.GetProperty("ready_for_inference").GetBoolean()));
-            Assert.Equal([5, 6, 7], half.GetProperty("uncovered_layers").EnumerateArray().Select(l => l.GetInt32()));
 
-            await silo.Grains.GetGrain<IWorkerGrain>(second).SetLayers(new LayerRange(4, 8), "test");
-            var full = await _anonymous.GetAsync("/api/network/health").Expect();
-            Assert.True(full.GetProperty("ready_for_inference").GetBoolean());
-            Assert.Equal(100, full.GetProperty("coverage_percent").GetDouble());
-            var layer4 = full.GetProperty("layers")[4];
-            Assert.Equal((4, 2), (layer4.Int("layer"), layer4.Int("replicas")));
-            Assert.Equal([first, second], layer4.GetProperty("workers").EnumerateArray().Select(w => w.GetString()));
-            var info = await _anonymous.GetAsync("/api/network/info").Expect();
-            Assert.True(info.GetProperty("ready_for_inference").GetBoolean());
-            var stats = await _anonymous.GetAsync("/api/network/stats").Expect();
-            Assert.Equal(2, stats.Int("serving_workers"));
+        // 24 GB holds the whole model: the plan gives the approved worker every layer; the pending one gets none.
+        var plan = await Eventually.Until(() => _anonymous.GetAsync("/api/network/assignments").Expect(),
+            p => p.GetProperty("assignments").EnumerateArray().Any(a => a.Str("worker_id") == first), TimeSpan.FromSeconds(20), "first is assigned");
+        var mine = plan.GetProperty("assignments").EnumerateArray().Single(a => a.Str("worker_id") == first);
+        Assert.Equal((0, 8), (mine.Int("layers_start"), mine.Int("layers_end")));
+        Assert.DoesNotContain(plan.GetProperty("assignments").EnumerateArray(), a => a.Str("worker_id") == pending);
+        Assert.Equal(8, plan.Int("total_layers"));
+        Assert.True(plan.GetProperty("ready_for_inference").GetBoolean());
+        Assert.StartsWith("seed:", plan.Str("model_source"));
 
-            await _admin.DeleteAsync($"/api/workers/{second}").Expect(HttpStatusCode.NoContent); // offline: its blocks are lost
-            var after = await _anonymous.GetAsync("/api/network/health").Expect();
-            Assert.Equal([5, 6, 7], after.GetProperty("uncovered_layers").EnumerateArray().Select(l => l.GetInt32()));
-        }
-        finally
-        {
-            foreach (var id in new[] { first, second, pending }) await silo.Grains.GetGrain<IWorkerGrain>(id).SetLayers(null, "test");
-        }
+        var health = await _anonymous.GetAsync("/api/network/health").Expect();
+        Assert.Equal((8, 100.0, true), (health.Int("covered_layers"), health.GetProperty("coverage_percent").GetDouble(), health.GetProperty("ready_for_inference").GetBoolean()));
+        Assert.Contains(first, health.GetProperty("layers")[7].GetProperty("workers").EnumerateArray().Select(w => w.GetString()));
+        Assert.DoesNotContain(pending, health.GetProperty("layers")[0].GetProperty("workers").EnumerateArray().Select(w => w.GetString()));
+        var workers = await _anonymous.GetAsync("/api/workers?take=500").Expect();
+        var row = workers.GetProperty("items").EnumerateArray().Single(w => w.Str("worker_id") == first);
+        Assert.Equal((0, 8), (row.Int("layers_start"), row.Int("layers_end")));
+
+        await _admin.DeleteAsync($"/api/workers/{first}").Expect(HttpStatusCode.NoContent); // offline: it holds nothing any more
+        await Eventually.Until(() => _anonymous.GetAsync("/api/network/assignments").Expect(),
+            p => p.GetProperty("assignments").EnumerateArray().All(a => a.Str("worker_id") != first), TimeSpan.FromSeconds(20), "first is dropped");
+    }
+
+    [Fact]
+    public async Task The_served_model_and_replication_change_with_the_admin_key_and_refuse_bad_values()
+    {
+        var before = await _anonymous.GetAsync("/api/network/model").Expect();
+        var reseeded = await _admin.PutAsync("/api/network/model?seed=12345", null).Expect();
+        Assert.Equal(("seed:12345", 8), (reseeded.Str("model_source"), reseeded.Int("total_layers")));
+        Assert.NotEqual(before.Str("model_version"), reseeded.Str("model_version"));
+        Assert.Equal(reseeded.Str("model_version"), (await _anonymous.GetAsync("/api/network/assignments").Expect()).Str("model_version"));
+
+        Assert.Contains("exactly one", await _admin.PutAsync("/api/network/model", null).Problem(400, "seed"));
+        Assert.Contains("exactly one", await _admin.PutAsync("/api/network/model?seed=1&run=x", null).Problem(400, "seed"));
+        Assert.Contains("≥ 0", await _admin.PutAsync("/api/network/model?seed=-3", null).Problem(400, "seed"));
+        Assert.Contains("no checkpoint", await _admin.PutAsync("/api/network/model?run=never-ran", null).Problem(409, "checkpoints"));
+        Assert.Contains("missing", await _anonymous.PutAsync("/api/network/model?seed=1", null).Problem(401, "Authorization"));
+        Assert.Equal(reseeded.Str("model_version"), (await _anonymous.GetAsync("/api/network/model").Expect()).Str("model_version"));
+
+        Assert.Equal(2, (await _admin.PutAsync("/api/network/replication?count=2", null).Expect()).Int("replication_target"));
+        Assert.Equal(2, (await _anonymous.GetAsync("/api/network/assignments").Expect()).Int("replication_target"));
+        Assert.Contains("[1, 64]", await _admin.PutAsync("/api/network/replication?count=65", null).Problem(400, "count"));
+        Assert.Equal(1, (await _admin.PutAsync("/api/network/replication?count=1", null).Expect()).Int("replication_target"));
+    }
+
+    [Fact]
+    public async Task Generate_refuses_bad_requests_unknown_users_and_a_network_with_no_serving_agent()
+    {
+        Assert.Contains("is required", await _admin.PostAsync("/api/inference/generate", Http.Json("""{"prompt_tokens": [1], "max_new_tokens": 1}""")).Problem(400, "user_id"));
+        Assert.Contains("non-empty", await _admin.PostAsync("/api/inference/generate", Http.Json("""{"user_id": "u", "prompt_tokens": [], "max_new_tokens": 1}""")).Problem(400, "prompt_tokens"));
+        Assert.Contains("[0, 4096]", await _admin.PostAsync("/api/inference/generate", Http.Json("""{"user_id": "u", "prompt_tokens": [1], "max_new_tokens": -1}""")).Problem(400, "max_new_tokens"));
+        Assert.Contains("missing", await _anonymous.PostAsync("/api/inference/generate", Http.Json("""{"user_id": "u"}""")).Problem(401, "Authorization"));
+        Assert.Contains("not registered", await _admin.PostAsync("/api/inference/generate",
+            Http.Json("""{"user_id": "nobody-here", "prompt_tokens": [1], "max_new_tokens": 1}""")).Problem(404, "user_id"));
+
+        var user = Http.NewId("gen-user");
+        await _admin.PostAsync("/api/users/register", Http.Json($$"""{"user_id": "{{user}}"}""")).Expect(HttpStatusCode.Created);
+        Assert.Contains("vocabulary", await _admin.PostAsync("/api/inference/generate",
+            Http.Json($$"""{"user_id": "{{user}}", "prompt_tokens": [100000], "max_new_tokens": 1}""")).Problem(400, "prompt_tokens[0]"));
+        Assert.Contains("context", await _admin.PostAsync("/api/inference/generate",
+            Http.Json($$"""{"user_id": "{{user}}", "prompt_tokens": [1], "max_new_tokens": 4000}""")).Problem(400, "max_new_tokens"));
+        // Workers that registered over HTTP hold layers but no agent loads them: nobody can serve.
+        await _admin.PostAsync("/api/inference/generate", Http.Json($$"""{"user_id": "{{user}}", "prompt_tokens": [1], "max_new_tokens": 1}""")).Problem(503, "network");
+        Assert.Equal(0, (await _anonymous.GetAsync($"/api/users/{user}").Expect()).Long("total_requests")); // nothing served, nothing counted
     }
 
     [Fact]
@@ -93,7 +128,7 @@ public sealed class NetworkApiTests(ApiSilo silo)
         Assert.Equal(7, (await _admin.PutAsync("/api/network/target-workers?count=7", null).Expect()).Int("target_workers"));
         Assert.Equal(7, (await _anonymous.GetAsync("/api/network/target-workers").Expect()).Int("target_workers"));
 
-        Assert.Contains("none, int8, nf4", await _admin.PutAsync("/api/network/quantization?mode=int4", null).Problem(400, "mode"));
+        Assert.Contains("none, float32, float16, bfloat16, int8, nf4", await _admin.PutAsync("/api/network/quantization?mode=int4", null).Problem(400, "mode"));
         Assert.Contains("required", await _admin.PutAsync("/api/network/quantization", null).Problem(400, "mode"));
         Assert.Contains("missing", await _anonymous.PutAsync("/api/network/quantization?mode=nf4", null).Problem(401, "Authorization"));
         Assert.Contains("[1, 10000]", await _admin.PutAsync("/api/network/target-workers?count=0", null).Problem(400, "count"));

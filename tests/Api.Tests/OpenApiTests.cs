@@ -18,6 +18,8 @@ public sealed class OpenApiTests(ApiSilo silo)
         "POST /api/workers/{id}/approve", "POST /api/workers/{id}/reject", "DELETE /api/workers/{id}",
         "POST /api/users/register", "GET /api/users/{id}", "POST /api/usage/log", "GET /api/usage/recent",
         "POST /api/reports",
+        "GET /api/network/assignments", "GET /api/network/model", "PUT /api/network/model", "PUT /api/network/replication",
+        "POST /api/inference/generate",
     ];
 
     [Fact]
