@@ -9,9 +9,10 @@ namespace Regatta.Grains.Workers;
 /// nothing itself: every worker lives in one of <see cref="WorkerRegistry.Shards"/> shard grains, each persisting
 /// only its slice, so a registration rewrites a few hundred entries instead of the whole list (a single grain
 /// rewriting every entry per upsert timed out at 3k registering workers). Stateless, so every silo answers
-/// locally and in parallel.
+/// locally; reentrant, so one caller waiting on a shard does not hold up the next (a non-reentrant stateless
+/// worker allows one call per core).
 /// </summary>
-[StatelessWorker]
+[StatelessWorker, Reentrant]
 public sealed class WorkerRegistryGrain : Grain, IWorkerRegistryGrain
 {
     public Task Upsert(WorkerSummary worker) => GrainFactory.Shard(worker.WorkerId).Upsert(worker);
