@@ -250,7 +250,7 @@ public sealed class WorkerGrain(
     {
         await state.WriteStateAsync();
         _lastWrite = time.GetUtcNow();
-        await GrainFactory.GetGrain<IWorkerRegistryGrain>(0).Upsert(new WorkerSummary(WorkerId, Data.Name, Data.Approval,
+        await GrainFactory.Shard(WorkerId).Upsert(new WorkerSummary(WorkerId, Data.Name, Data.Approval, // straight to its registry shard
             Data.Liveness, Data.LastSeen, Data.Hardware.DeviceKind, Data.Hardware.VramBytes));
         TellLayerMap();
     }

@@ -63,7 +63,13 @@ Scenario("FedAvg time breakdown", () => FedAvgBreakdown.Run(fedAvgSizes[0].K, fe
 Scenario("FedAvg round memory", () => MemoryScenario.Run(memoryP, [8, 64]).ToList());
 Scenario("Robust aggregation", () => RobustScenario.Run(robust.K, robust.P, repeats).ToList());
 if (!args.Contains("--no-cluster"))
+{
     Scenario("Idle worker memory", () => IdleWorkerScenario.RunAsync(quick ? 300 : 1000).GetAwaiter().GetResult());
+    using var load = new LoadRun(quick); // one silo + TCP clients for the system scenarios; the storm registers the workers the others use
+    Scenario("Registration storm", load.Storm);
+    Scenario("Heartbeats over TCP clients", load.Heartbeats);
+    Scenario("Round transition", load.RoundTransition);
+}
 
 total.Stop();
 Report.Write(outDir, name, results, MachineInfo.Current(), quick, total.Elapsed);

@@ -55,9 +55,8 @@ public static class IdleWorkerScenario
 
     private static async Task RegisterAsync(IGrainFactory grains, string prefix, int count)
     {
-        // A few dozen calls in flight: enough to keep both cores busy. More only queue behind the worker registry grain,
-        // which rewrites its whole state on every Upsert (O(N) per registration), and time out at 3000 workers.
-        using var gate = new SemaphoreSlim(32);
+        // A few dozen calls in flight keep both cores busy; the registry shards absorb them (see RegistrationStormScenario).
+        using var gate = new SemaphoreSlim(64);
         var tasks = Enumerable.Range(0, count).Select(async i =>
         {
             await gate.WaitAsync();

@@ -1,0 +1,119 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Regatta.Grains;
+using Regatta.Storage;
+using Regatta.Workers;
+
+namespace Regatta.Benchmarks.Scenarios;
+
+/// <summary>
+/// The load harness of the system scenarios: one in-process silo (localhost clustering on free ports, Regatta's
+/// grains on its SQLite store in a temporary folder) and several Orleans clients, each its own host connected to
+/// the silo's gateway over TCP like a worker agent, so every call pays serialisation and the socket round trip.
+/// </summary>
+public sealed class LoadCluster : IAsyncDisposable
+{
+    private readonly IHost _silo;
+    private readonly List<IHost> _clientHosts;
+    private readonly string _dataDir;
+
+    private LoadCluster(IHost silo, List<IHost> clientHosts, string dataDir)
+    {
+        _silo = silo;
+        _clientHosts = clientHosts;
+        _dataDir = dataDir;
+        Clients = [.. clientHosts.Select(h => h.Services.GetRequiredService<IClusterClient>())];
+    }
+
+    /// <summary>The agents' side: real clients over TCP.</summary>
+    public IReadOnlyList<IClusterClient> Clients { get; }
+
+    /// <summary>In-silo access, for setup that no agent does (seeding stored state).</summary>
+    public IServiceProvider SiloServices => _silo.Services;
+
+    public static async Task<LoadCluster> StartAsync(int clients, Action<CoordinatorOptions>? coordinator = null)
+    {
+        const string service = "regatta-bench";
+        var dataDir = Directory.CreateTempSubdirectory("regatta-load-").FullName;
+        var (siloPort, gatewayPort) = (FreePort(), FreePort());
+        var silo = Host.CreateDefaultBuilder()
+            .ConfigureLogging(l => l.ClearProviders().SetMinimumLevel(LogLevel.Error).AddConsole())
+            .UseOrleans(s =>
+            {
+                s.UseLocalhostClustering(siloPort, gatewayPort, serviceId: service, clusterId: service);
+                s.Services.Configure<CoordinatorOptions>(o => coordinator?.Invoke(o));
+                s.Services.AddRegattaCoordinator();
+                s.AddRegattaSqliteStorage(dataDir, StoreNames.Regatta);
+            })
+            .Build();
+        await silo.StartAsync();
+        var hosts = new List<IHost>();
+        for (var i = 0; i < clients; i++)
+        {
+            var client = Host.CreateDefaultBuilder()
+                .ConfigureLogging(l => l.ClearProviders().SetMinimumLevel(LogLevel.Error).AddConsole())
+                .UseOrleansClient(c =>
+                {
+                    c.UseLocalhostClustering(gatewayPort, serviceId: service, clusterId: service);
+                    // A round opening for 10k members takes longer than the default 30 s; the figure is the point.
+                    c.Configure<Orleans.Configuration.ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(10));
+                })
+                .Build();
+            await client.StartAsync();
+            hosts.Add(client);
+        }
+        return new LoadCluster(silo, hosts, dataDir);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="call"/> for items 0..count-1 spread round-robin over the clients, with
+    /// <paramref name="inFlight"/> calls outstanding in all.
+    /// </summary>
+    public async Task ForEachAsync(int count, int inFlight, Func<IClusterClient, int, Task> call)
+    {
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, inFlight).Select(async lane =>
+        {
+            var client = Clients[lane % Clients.Count];
+            for (int i; (i = Interlocked.Increment(ref next)) < count;)
+                await call(client, i);
+        }));
+    }
+
+    /// <summary>Registers and approves workers {prefix}-0..count-1 through the clients, as agents and an operator would.</summary>
+    public Task RegisterWorkersAsync(string prefix, int count, int inFlight) =>
+        ForEachAsync(count, inFlight, async (client, i) =>
+        {
+            var worker = client.GetGrain<IWorkerGrain>($"{prefix}-{i}");
+            var view = await worker.Register(new WorkerRegistration { Name = $"{prefix}-{i}", Hardware = BenchHardware });
+            if (view.Approval == ApprovalStatus.Pending) await worker.Approve();
+        });
+
+    public static readonly Hardware BenchHardware = new()
+    {
+        DeviceKind = "cpu", DeviceName = "bench", CpuCores = 2, RamBytes = 1L << 30, AgentVersion = "bench",
+    };
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var client in _clientHosts)
+        {
+            await client.StopAsync();
+            client.Dispose();
+        }
+        await _silo.StopAsync();
+        _silo.Dispose();
+        try { Directory.Delete(_dataDir, recursive: true); } catch (IOException) { }
+    }
+
+    private static int FreePort()
+    {
+        // Other silos (tests, a developer's own) may hold 11111/30000 on this machine.
+        using var socket = new TcpListener(IPAddress.Loopback, 0);
+        socket.Start();
+        return ((IPEndPoint)socket.LocalEndpoint).Port;
+    }
+}

@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Storage;
+using Regatta.Grains;
+using Regatta.Grains.Runs;
+using Regatta.Runs;
+using Regatta.Workers;
+
+namespace Regatta.Benchmarks.Scenarios;
+
+/// <summary>
+/// Round transition at N members: a run in Warmup whose N members are admitted and ready (warmup elapsed) gets one
+/// tick, and the RunGrain selects all N, persists the round, opens N train jobs (each JobGrain writes its record
+/// and the run's and the worker's job history) and hands each worker its assignment. Our figure: the time the
+/// tick call takes, from a TCP client (the coordinator's time for select + persist + open + notify; the one-way
+/// assignments may still be landing when it returns, so the time until every worker holds its job is noted).
+/// Baseline: one grain sending a no-op message to each of N grains and awaiting all answers. Target ≤ 2×.
+/// <para>
+/// Setup does not replay N joins through the grain (each join rewrites the whole member list, O(N²) in all):
+/// the run state is built by the same <see cref="RunLifecycle"/> the grain uses and written to the store before
+/// the run grain is first activated.
+/// </para>
+/// </summary>
+public static class RoundTransitionScenario
+{
+    public static async Task<IReadOnlyList<BenchmarkResult>> RunAsync(LoadCluster cluster, string prefix, int members, int repeats)
+    {
+        var client = cluster.Clients[0];
+        var workerIds = Enumerable.Range(0, members).Select(i => $"{prefix}-{i}").ToList();
+        await cluster.ForEachAsync(members, 128, (c, i) => c.GetGrain<INoopGrain>(workerIds[i]).Ping());
+
+        var fanout = client.GetGrain<INoopFanoutGrain>($"{prefix}-fanout");
+        var baseline = double.MaxValue;
+        for (var r = 0; r <= repeats; r++)
+        {
+            var sw = Stopwatch.StartNew();
+            await fanout.Fanout(prefix, members);
+            if (r > 0) baseline = Math.Min(baseline, sw.Elapsed.TotalMilliseconds);
+        }
+
+        var ours = double.MaxValue;
+        var delivered = double.MaxValue;
+        for (var r = 1; r <= repeats; r++)
+        {
+            var runId = $"{prefix}-run-{r}";
+            await SeedReadyRunAsync(cluster, client, runId, workerIds);
+            var run = client.GetGrain<IRunGrain>(runId);
+            var sw = Stopwatch.StartNew();
+            var view = await run.Tick();
+            var tick = sw.Elapsed.TotalMilliseconds;
+            if (view.State != RunState.RoundTrain || view.Round != 1)
+                throw new InvalidOperationException($"run {runId} is {view.State} round {view.Round} after the tick, not RoundTrain round 1");
+            await AllHoldAssignmentsAsync(cluster, workerIds, r);
+            delivered = Math.Min(delivered, sw.Elapsed.TotalMilliseconds);
+            ours = Math.Min(ours, tick);
+            Console.WriteLine($"  round open N={members}: tick {tick:F0} ms, all {members} workers hold their job after {sw.Elapsed.TotalMilliseconds:F0} ms");
+        }
+        Console.WriteLine($"  round open N={members}: best {ours:F0} ms; no-op fan-out {baseline:F1} ms");
+        return
+        [
+            BenchmarkResult.Compare($"Round transition, {members} members (select, persist, open {members} jobs, notify)", ours, baseline, "ms",
+                "≤ 2× baseline", r => r <= 2,
+                $"baseline: one grain awaits {members} no-op calls; every worker held its assignment after {delivered:F0} ms; best of {repeats}"),
+        ];
+    }
+
+    /// <summary>Stores a run in Warmup with every worker admitted, no kit to confirm, and the warmup already over.</summary>
+    private static async Task SeedReadyRunAsync(LoadCluster cluster, IClusterClient client, string runId, List<string> workerIds)
+    {
+        var clock = new FixedClock(DateTimeOffset.UtcNow - TimeSpan.FromMinutes(5));
+        var data = new RunData();
+        var machine = new RunLifecycle(data, clock);
+        machine.Create(runId, new RunSpec
+        {
+            Name = runId,
+            MinClients = workerIds.Count,
+            Rounds = 3,
+            Warmup = TimeSpan.FromSeconds(1),
+            RoundDeadline = TimeSpan.FromHours(1),
+            Selection = new SelectionSpec { Strategy = SelectionStrategy.All },
+        });
+        machine.Start();
+        foreach (var id in workerIds) machine.Join(id);
+        machine.Tick(); // admits the joiners, enters Warmup; its end (1 s after the clock's time) has long passed in real time
+        machine.TakeEffects();
+        if (data.State != RunState.Warmup) throw new InvalidOperationException($"seeded run is {data.State}, not Warmup");
+        data.GlobalModelHash = new string('0', 64);
+
+        var storage = cluster.SiloServices.GetRequiredKeyedService<IGrainStorage>(StoreNames.Regatta);
+        await storage.WriteStateAsync("run", client.GetGrain<IRunGrain>(runId).GetGrainId(), new GrainState<RunData>(data));
+    }
+
+    private static async Task AllHoldAssignmentsAsync(LoadCluster cluster, List<string> workerIds, int expected)
+    {
+        var deadline = Stopwatch.StartNew();
+        var waiting = workerIds;
+        while (waiting.Count > 0)
+        {
+            if (deadline.Elapsed > TimeSpan.FromMinutes(5)) throw new TimeoutException($"{waiting.Count} workers never got their assignment");
+            var pending = new bool[waiting.Count];
+            await cluster.ForEachAsync(waiting.Count, 128, async (c, i) =>
+                pending[i] = (await c.GetGrain<IWorkerGrain>(waiting[i]).Heartbeat(new Heartbeat())).PendingAssignments < expected);
+            waiting = waiting.Where((_, i) => pending[i]).ToList();
+        }
+    }
+
+    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
+    }
+}
