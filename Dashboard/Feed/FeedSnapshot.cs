@@ -17,7 +17,12 @@ public sealed record RunDetail(
     IReadOnlyList<JobSummary> RecentJobs);
 
 /// <summary>The inference network's settings and usage, when the silo hosts the network grains.</summary>
-public sealed record NetworkInfo(NetworkSettings Settings, UsageTotals Totals, IReadOnlyList<UsageEntry> RecentUsage);
+public sealed record NetworkInfo(NetworkSettings Settings, UsageTotals Totals, IReadOnlyList<UsageEntry> RecentUsage)
+{
+    /// <summary>The layer plan and the served model; null when the layer map could not be read.</summary>
+    public LayerMapView? Plan { get; init; }
+    public ServedModel? Model { get; init; }
+}
 
 /// <summary>A problem worth an operator's eye: an error or warning report, a failed job, a failed run.</summary>
 public sealed record ProblemReport(DateTimeOffset At, string Severity, string Source, string Message, string? RunId);

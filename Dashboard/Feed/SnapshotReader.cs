@@ -109,7 +109,15 @@ public sealed class SnapshotReader(IGrainFactory grains, TimeProvider time, ILog
             var usage = grains.GetGrain<IUsageLogGrain>(0);
             var totals = usage.Totals();
             var recent = usage.Recent(RecentUsageShown);
-            var info = new NetworkInfo(await settings, await totals, await recent);
+            var map = grains.GetGrain<ILayerMapGrain>(0);
+            var plan = map.GetView();
+            var model = map.GetModel();
+            var served = await model;
+            var info = new NetworkInfo((await settings) with { ModelName = served.Spec.Name, TotalLayers = served.Blocks }, await totals, await recent)
+            {
+                Plan = await plan,
+                Model = served,
+            };
             _networkFailed = false;
             return info;
         }

@@ -114,6 +114,14 @@ public sealed class PageTests(ClusterFixture fixture) : IClassFixture<ClusterFix
         Assert.True((await actions.SetQuantization("int8")).Succeeded);
         var page = admin.Render<Regatta.Dashboard.Components.Pages.Network>();
         page.WaitForAssertion(() => Assert.Contains("7 wanted workers", page.Find("[data-testid=network-settings]").TextContent), TimeSpan.FromSeconds(10));
+        // The layer plan under the settings: the served model's source, bytes per block in the chosen mode, the recommendation.
+        page.WaitForAssertion(() =>
+        {
+            var plan = page.Find("[data-testid=network-plan]").TextContent;
+            Assert.Contains("Weights from seed:", plan);
+            Assert.Contains("per block in int8", plan);
+            Assert.Contains("workers recommended", plan);
+        }, TimeSpan.FromSeconds(10));
         await StopAsync(admin, adminPoller);
 
         var (viewer, viewerPoller) = await StartAsync(DashboardRoles.Viewer);
