@@ -67,6 +67,7 @@ foreach (var p in fedAvgP)
     Scenario($"FedAvg time breakdown P={FedAvgScenario.Label(p)}", () => FedAvgBreakdown.Run(updates.WithCount(fedAvgK[0]), repeats).ToList());
     if (p == memoryP) Scenario("FedAvg round memory", () => MemoryScenario.Run(updates, [8, 64]).ToList());
 }
+Scenario("Agent training overhead", () => TrainingOverheadScenario.Run(root, quick ? 100 : 400, repeats).ToList());
 Scenario("Robust aggregation", () => RobustScenario.Run(robust.K, robust.P, repeats).ToList());
 if (!args.Contains("--no-cluster"))
     Scenario("Idle worker memory", () => IdleWorkerScenario.RunAsync(quick ? 300 : 1000).GetAwaiter().GetResult());

@@ -21,12 +21,13 @@ public static class FedAvgBreakdown
         var label = $"K={k} P={FedAvgScenario.Label(p)}";
 
         var oneByOne = FedAvgScenario.Throughput(spec, updates, repeats, batched: false);
+        var noRecycle = FedAvgScenario.Throughput(spec, updates, repeats, recycle: false);
 
         var batch = updates.Batch();
         var singleCore = Measure.GBps(updates.Bytes, Measure.BestOf(repeats, () =>
         {
             FedAvgAccumulator.MaxDegreeOfParallelism = 1;
-            try { FedAvgScenario.Round(spec, batch); }
+            try { RoundAggregator.Recycle(FedAvgScenario.Round(spec, batch)); }
             finally { FedAvgAccumulator.MaxDegreeOfParallelism = -1; }
         }));
 
@@ -60,8 +61,9 @@ public static class FedAvgBreakdown
         }));
         GC.KeepAlive(sink);
 
-        Console.WriteLine($"  breakdown {label}: one Add per update {oneByOne:F2}, single core {singleCore:F2}, first-cut kernel {firstCut:F2}, read on all cores {readAllCores:F2} GB/s; read {read:F2} GB/s");
+        Console.WriteLine($"  breakdown {label}: one Add per update {oneByOne:F2}, no Recycle {noRecycle:F2}, single core {singleCore:F2}, first-cut kernel {firstCut:F2}, read on all cores {readAllCores:F2} GB/s; read {read:F2} GB/s");
         yield return BenchmarkResult.Compare($"FedAvg step: one Add per update (sum read+written per update) {label}", oneByOne, read, "GB/s", "report", _ => true);
+        yield return BenchmarkResult.Compare($"FedAvg step: batched round without Recycle (fresh result array per round) {label}", noRecycle, read, "GB/s", "report", _ => true);
         yield return BenchmarkResult.Compare($"FedAvg step: batched round on one core {label}", singleCore, read, "GB/s", "report", _ => true);
         yield return BenchmarkResult.Compare($"FedAvg step: first-cut kernel (check pass + MultiplyAdd per update, fresh sum) {label}", firstCut, read, "GB/s", "report", _ => true);
         yield return BenchmarkResult.Compare($"FedAvg step: sequential read on all {Environment.ProcessorCount} cores {label}", readAllCores, read, "GB/s", "report", _ => true,
