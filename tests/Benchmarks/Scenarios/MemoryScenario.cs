@@ -41,7 +41,8 @@ public static class MemoryScenario
         // "The same for both K": within 1% of the model size (a few small objects may differ). The bound allows the
         // round's bookkeeping (a few KB of small objects: closures, the result record) on top of two model-sized buffers.
         var sameForAllK = spread <= model / 100;
-        const long bookkeeping = 64 * 1024;
+        // Each Add allocates ~2 KB (closures, Parallel.For state): 1% of the model is the same tolerance as across K.
+        var bookkeeping = model / 100;
         foreach (var (k, bytes) in figures)
         {
             Console.WriteLine($"  FedAvg memory K={k} P={FedAvgScenario.Label(p)}: {bytes / 1e6:F1} MB held, model {model / 1e6:F1} MB");
