@@ -25,6 +25,8 @@ internal static class Guard
             throw new ArgumentException($"example count (weight) must be positive and finite, got {Format(examples)}", paramName);
     }
 
+    public static bool IsFinite(ReadOnlySpan<float> values) => TensorPrimitives.IsFiniteAll(values);
+
     public static void Finite(ReadOnlySpan<float> values, string what, string paramName)
     {
         if (!TensorPrimitives.IsFiniteAll(values))

@@ -28,6 +28,15 @@ public interface IRoundAggregator
     void Add(ReadOnlySpan<float> delta, double examples);
 
     /// <summary>
+    /// Adds several accepted updates at once; streaming strategies fold them in one pass over the running sum
+    /// (faster than one <see cref="Add"/> each when several updates are waiting). An update with non-finite values
+    /// is refused and the others are added, with the same result as adding them one by one.
+    /// </summary>
+    /// <returns>Per update, null when it was added, otherwise why it was refused.</returns>
+    /// <exception cref="ArgumentException">An update of the wrong length or with a bad weight; then nothing is added.</exception>
+    IReadOnlyList<string?> AddRange(ReadOnlySpan<WeightedDelta> updates);
+
+    /// <summary>
     /// The round's aggregate delta. For FedAdam it is the weighted average delta, which the caller feeds to
     /// <see cref="FedAdam.Apply"/>; for every other strategy the new global model is global + Delta.
     /// Can be called once; the aggregator is finished afterwards.
@@ -72,6 +81,17 @@ public static class RoundAggregator
         }
     }
 
+    /// <summary>
+    /// Gives a finished round's delta back once the caller has applied it (added it to the global model, or fed it to
+    /// FedAdam): the next round of a model of the same size folds into it instead of allocating and page-faulting a
+    /// new model-sized array. Optional; the caller must not touch <paramref name="result"/>'s delta afterwards.
+    /// </summary>
+    public static void Recycle(AggregateResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        SumBuffers.Return(result.Delta);
+    }
+
     /// <summary>True for the strategies that fold updates as they arrive (FedAvg, FedProx, FedAdam).</summary>
     public static bool IsStreaming(AggregationStrategy strategy) =>
         strategy is AggregationStrategy.FedAvg or AggregationStrategy.FedProx or AggregationStrategy.FedAdam;
@@ -107,6 +127,12 @@ public static class RoundAggregator
             _sum.Add(delta, examples);
         }
 
+        public IReadOnlyList<string?> AddRange(ReadOnlySpan<WeightedDelta> updates)
+        {
+            if (_finished) throw Finished();
+            return _sum.AddRange(updates);
+        }
+
         public AggregateResult Finish()
         {
             if (_finished) throw Finished();
@@ -136,6 +162,24 @@ public static class RoundAggregator
             Guard.Weight(examples, nameof(examples));
             Guard.Finite(delta, "delta", nameof(delta));
             updates.Add(delta.ToArray());
+        }
+
+        public IReadOnlyList<string?> AddRange(ReadOnlySpan<WeightedDelta> batch)
+        {
+            var updates = _updates ?? throw Finished();
+            for (var i = 0; i < batch.Length; i++)
+            {
+                Guard.Length(batch[i].Delta.Length, length, $"updates[{i}]");
+                Guard.Weight(batch[i].Examples, $"updates[{i}]");
+            }
+            var refused = new string?[batch.Length];
+            for (var i = 0; i < batch.Length; i++)
+            {
+                var delta = batch[i].Delta.Span;
+                if (Guard.IsFinite(delta)) updates.Add(delta.ToArray());
+                else refused[i] = "delta contains non-finite values (NaN or infinity)";
+            }
+            return refused;
         }
 
         public AggregateResult Finish()

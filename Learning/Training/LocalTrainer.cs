@@ -10,6 +10,10 @@ namespace Regatta.Learning.Training;
 /// <summary>A member's local training: minibatch SGD or Adam over its partition, optionally with the FedProx proximal term.</summary>
 public static class LocalTrainer
 {
+    // Bytes of shuffled examples gathered at once (see Train).
+    private const long GatherBytes = 16L << 20;
+    private static readonly TimeSpan ReportInterval = TimeSpan.FromMilliseconds(100);
+
     /// <summary>Errors in the training spec, path-prefixed (<c>training.optimizer: ...</c>).</summary>
     public static List<string> Validate(TrainingSpec spec)
     {
@@ -50,7 +54,12 @@ public static class LocalTrainer
         var stepsPerEpoch = (int)((count + batch - 1) / batch);
         var totalSteps = stepsPerEpoch * spec.LocalEpochs;
         var reportEvery = Math.Max(1, stepsPerEpoch / 20);
+        // Shuffled examples are gathered a window of batches at a time (one index_select per window rather than two
+        // per step; each step then takes a view), the window capped so a large dataset is not copied whole.
+        var rowBytes = Math.Max(1L, features.numel() / Math.Max(1, count) * features.ElementSize + labels.numel() / Math.Max(1, count) * labels.ElementSize);
+        var window = (long)batch * Math.Clamp(GatherBytes / (rowBytes * batch), 1, stepsPerEpoch);
         var clock = Stopwatch.StartNew();
+        var lastReport = TimeSpan.Zero;
         long seen = 0;
         var step = 0;
         double epochLoss = 0, epochCorrect = 0, epochPredictions = 0, windowLoss = 0, windowPredictions = 0;
@@ -58,39 +67,68 @@ public static class LocalTrainer
         for (var epoch = 0; epoch < spec.LocalEpochs; epoch++)
         {
             (epochLoss, epochCorrect, epochPredictions) = (0, 0, 0);
+            // Accuracy is only reported for the last epoch: the argmax/compare/count it takes is skipped before it.
+            var lastEpoch = epoch == spec.LocalEpochs - 1;
             using var order = randperm(count, generator: shuffler).to(device);
-            for (long start = 0; start < count; start += batch)
+            for (long from = 0; from < count; from += window)
             {
-                ct.ThrowIfCancellationRequested();
-                using var stepScope = NewDisposeScope();
-                var size = Math.Min(batch, count - start);
-                var at = order.narrow(0, start, size);
-                var x = features.index_select(0, at);
-                var y = labels.index_select(0, at);
-
-                optimizer.zero_grad();
-                var (lossSum, correct, predictions) = Objective.Evaluate(module.forward(x), y, train.Kind);
-                var loss = lossSum / predictions;
-                var objective = anchor is null ? loss : loss + ProximalTerm(parameters, anchor) * (spec.ProximalMu / 2);
-                objective.backward();
-                optimizer.step();
-
-                var batchLoss = lossSum.item<float>();
-                epochLoss += batchLoss;
-                epochCorrect += correct.item<long>();
-                epochPredictions += predictions;
-                windowLoss += batchLoss;
-                windowPredictions += predictions;
-                seen += size;
-                step++;
-                if (progress is not null && (step % reportEvery == 0 || start + size >= count))
+                using var windowScope = NewDisposeScope();
+                var at = order.narrow(0, from, Math.Min(window, count - from));
+                var xs = features.index_select(0, at);
+                var ys = labels.index_select(0, at);
+                for (long offset = 0; offset < at.shape[0]; offset += batch)
                 {
-                    progress.Report(new TrainProgress(epoch + 1, step, totalSteps, windowLoss / windowPredictions, Rate(seen, clock)));
-                    (windowLoss, windowPredictions) = (0, 0);
+                    ct.ThrowIfCancellationRequested();
+                    using var stepScope = NewDisposeScope();
+                    var size = Math.Min(batch, at.shape[0] - offset);
+                    var x = xs.narrow(0, offset, size);
+                    var y = ys.narrow(0, offset, size);
+
+                    optimizer.zero_grad();
+                    var logits = module.forward(x);
+                    var (loss, predictions) = MeanLoss(logits, y, train.Kind);
+                    var objective = anchor is null ? loss : loss + ProximalTerm(parameters, anchor) * (spec.ProximalMu / 2);
+                    objective.backward();
+                    optimizer.step();
+
+                    var batchLoss = loss.item<float>() * (double)predictions;
+                    if (lastEpoch) epochCorrect += Correct(logits, y, train.Kind);
+                    epochLoss += batchLoss;
+                    epochPredictions += predictions;
+                    windowLoss += batchLoss;
+                    windowPredictions += predictions;
+                    seen += size;
+                    step++;
+                    // Reports go through IProgress (the agent's posts to the thread pool): the first, then at most every
+                    // ReportInterval, and the last, however short the steps are.
+                    if (progress is not null && (step == totalSteps || (step % reportEvery == 0 && (lastReport == TimeSpan.Zero || clock.Elapsed - lastReport >= ReportInterval))))
+                    {
+                        lastReport = clock.Elapsed;
+                        progress.Report(new TrainProgress(epoch + 1, step, totalSteps, windowLoss / windowPredictions, Rate(seen, clock)));
+                        (windowLoss, windowPredictions) = (0, 0);
+                    }
                 }
             }
         }
         return new TrainResult(count, epochLoss / epochPredictions, epochCorrect / epochPredictions, Rate(seen, clock), step);
+    }
+
+    /// <summary>Mean cross-entropy (over classes, or over next tokens at every position) and how many predictions it averages.</summary>
+    private static (Tensor Loss, long Predictions) MeanLoss(Tensor logits, Tensor labels, DatasetKind kind)
+    {
+        if (kind == DatasetKind.LanguageModel)
+        {
+            logits = logits.reshape(-1, logits.shape[^1]);
+            labels = labels.reshape(-1);
+        }
+        return (nn.functional.cross_entropy(logits, labels), labels.shape[0]);
+    }
+
+    private static long Correct(Tensor logits, Tensor labels, DatasetKind kind)
+    {
+        using var scope = NewDisposeScope();
+        if (kind == DatasetKind.LanguageModel) (logits, labels) = (logits.reshape(-1, logits.shape[^1]), labels.reshape(-1));
+        return logits.detach().argmax(-1).eq(labels).sum().item<long>();
     }
 
     /// <summary>‖w − w₀‖² summed over all parameters.</summary>

@@ -30,7 +30,8 @@ var name = quick ? "benchmarks-quick" : "benchmarks";
 
 const int M = 1 << 20;
 var repeats = quick ? 2 : 3;
-var fedAvgSizes = quick ? new[] { (K: 8, P: 4 * M) } : [(8, 16 * M), (64, 16 * M)];
+var fedAvgP = quick ? new[] { 4 * M } : [16 * M, 64 * M];
+var fedAvgK = quick ? new[] { 8 } : [8, 64];
 var memoryP = quick ? 4 * M : 16 * M;
 var robust = quick ? (K: 8, P: 1 * M) : (K: 8, P: 16 * M);
 
@@ -58,9 +59,15 @@ void Scenario(string title, Func<IEnumerable<BenchmarkResult>> run)
     GC.Collect();
 }
 
-Scenario("FedAvg throughput", () => fedAvgSizes.SelectMany(s => FedAvgScenario.Run(s.K, s.P, repeats, numpy)).ToList());
-Scenario("FedAvg time breakdown", () => FedAvgBreakdown.Run(fedAvgSizes[0].K, fedAvgSizes[0].P, repeats).ToList());
-Scenario("FedAvg round memory", () => MemoryScenario.Run(memoryP, [8, 64]).ToList());
+foreach (var p in fedAvgP)
+{
+    // One set of distinct update buffers per P, shared by every K (64M floats are 256 MB a buffer).
+    var updates = new Updates(fedAvgK.Max(), p);
+    Scenario($"FedAvg throughput P={FedAvgScenario.Label(p)}", () => fedAvgK.SelectMany(k => FedAvgScenario.Run(updates.WithCount(k), repeats, numpy)).ToList());
+    Scenario($"FedAvg time breakdown P={FedAvgScenario.Label(p)}", () => FedAvgBreakdown.Run(updates.WithCount(fedAvgK[0]), repeats).ToList());
+    if (p == memoryP) Scenario("FedAvg round memory", () => MemoryScenario.Run(updates, [8, 64]).ToList());
+}
+Scenario("Agent training overhead", () => TrainingOverheadScenario.Run(root, quick ? 100 : 400, repeats).ToList());
 Scenario("Robust aggregation", () => RobustScenario.Run(robust.K, robust.P, repeats).ToList());
 if (!args.Contains("--no-cluster"))
 {

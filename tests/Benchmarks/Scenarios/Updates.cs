@@ -12,6 +12,13 @@ public sealed class Updates
 
     private readonly float[][] _buffers;
 
+    private Updates(int count, float[][] buffers)
+    {
+        Count = count;
+        Length = buffers[0].Length;
+        _buffers = buffers;
+    }
+
     public Updates(int count, int length, int seed = 42)
     {
         Count = count;
@@ -38,6 +45,14 @@ public sealed class Updates
     public long Bytes => (long)Count * Length * sizeof(float);
 
     public float[] this[int i] => _buffers[i % _buffers.Length];
+
+    /// <summary>The same buffers seen as a round of <paramref name="count"/> updates (no new memory: 64M-float buffers are 256 MB each).</summary>
+    public Updates WithCount(int count) =>
+        count <= Count || _buffers.Length == Distinct ? new Updates(count, _buffers) : new Updates(count, Length);
+
+    /// <summary>The whole round as one batch for <see cref="Grains.Aggregation.IRoundAggregator.AddRange"/>.</summary>
+    public Grains.Aggregation.WeightedDelta[] Batch() =>
+        Enumerable.Range(0, Count).Select(i => new Grains.Aggregation.WeightedDelta(this[i], Examples(i))).ToArray();
 
     /// <summary>A client's example count; varied so the weighting is real.</summary>
     public static double Examples(int i) => 100 + 37 * (i % 11);
