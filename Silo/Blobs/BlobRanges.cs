@@ -32,9 +32,9 @@ public static class BlobRanges
         else
         {
             start = Number(first, "Range");
-            end = last.IsEmpty ? length - 1 : Number(last, "Range");
+            end = last.IsEmpty ? long.MaxValue : Number(last, "Range");
             if (end < start) throw Bad("Range", $"'{header}' ends before it starts");
-            if (start >= length) throw Unsatisfiable(length, $"the range starts at {start}, past the blob's {length} bytes");
+            if (start >= length) throw Unsatisfiable(length, $"the range starts at {start}, past the end");
             end = Math.Min(end, length - 1);
         }
         return (start, end - start + 1);
