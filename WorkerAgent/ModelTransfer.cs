@@ -192,8 +192,10 @@ public sealed class ModelTransfer(IGrainFactory grains, string cacheDir, ILogger
         var at = (int)offset;
         while (at < length)
         {
-            var read = await body.ReadAtLeastAsync(data.AsMemory(at, (int)Math.Min(Block, length - at)), 1, throwOnEndOfStream: false, ct);
-            if (read == 0) throw new IOException($"the download of {hash} ended at byte {at} of {length}");
+            // Whole blocks (not whatever the socket has): a few large file writes instead of many small ones.
+            var want = (int)Math.Min(Block, length - at);
+            var read = await body.ReadAtLeastAsync(data.AsMemory(at, want), want, throwOnEndOfStream: false, ct);
+            if (read < want) throw new IOException($"the download of {hash} ended at byte {at + read} of {length}");
             // Written before it is counted, so what a broken download counted is on disk for the resume.
             await RandomAccess.WriteAsync(file.SafeFileHandle, data.AsMemory(at, read), at, ct);
             at += read;

@@ -17,7 +17,7 @@ public static class BlobAuth
 
     public static async Task RequireAsync(HttpContext http, string hash)
     {
-        if (ApiAuth.IsAdmin(http)) return;
+        if (http.RequestServices.GetService<AdminApiKey>()?.Matches(ApiAuth.Bearer(http)) == true) return;
         var bearer = ApiAuth.Bearer(http);
         if (bearer is { Length: > 0 and <= 200 })
         {

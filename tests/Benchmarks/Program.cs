@@ -64,6 +64,8 @@ Scenario("FedAvg round memory", () => MemoryScenario.Run(memoryP, [8, 64]).ToLis
 Scenario("Robust aggregation", () => RobustScenario.Run(robust.K, robust.P, repeats).ToList());
 if (!args.Contains("--no-cluster"))
     Scenario("Idle worker memory", () => IdleWorkerScenario.RunAsync(quick ? 300 : 1000).GetAwaiter().GetResult());
+if (!args.Contains("--no-cluster"))
+    Scenario("Weight transfer", () => WeightTransferScenario.RunAsync(quick ? 20 : 100, quick ? 1 : 3).GetAwaiter().GetResult());
 
 total.Stop();
 Report.Write(outDir, name, results, MachineInfo.Current(), quick, total.Elapsed);
