@@ -1,4 +1,5 @@
 using Regatta.Silo;
+using Regatta.Silo.Blobs;
 
 // A Regatta silo: Orleans (grains, storage, reminders) and the HTTP surface in one process.
 var builder = WebApplication.CreateBuilder(args);
@@ -10,6 +11,7 @@ builder.AddRegattaDashboard();
 var app = builder.Build();
 app.MapRegattaHealth();
 app.MapRegattaApi();
+app.MapRegattaBlobs();
 app.MapRegattaMetrics();
 app.MapRegattaDashboard();
 app.Run();

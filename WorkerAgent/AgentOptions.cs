@@ -15,6 +15,8 @@ public sealed record AgentOptions
     public string? RunId { get; init; }
     public TimeSpan Heartbeat { get; init; } = TimeSpan.FromSeconds(5);
     public required string CacheDir { get; init; }
+    /// <summary>Base URL of the blob data plane (--blob-url); null: the one the cluster advertises; "grain": no HTTP, 1 MiB grain calls only.</summary>
+    public string? BlobUrl { get; init; }
     /// <summary>Fault injection for tests and demos: "nan" or "huge" poisons every update this agent sends.</summary>
     public string? Poison { get; init; }
     /// <summary>Bytes offered for serving model blocks; null: 512 MiB on a CPU, 80% of the VRAM on a GPU; 0 serves nothing.</summary>

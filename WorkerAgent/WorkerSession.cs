@@ -30,7 +30,7 @@ public sealed class WorkerSession
         _options = options;
         _client = client;
         _logger = loggers.CreateLogger("agent." + options.WorkerId);
-        Transfer = new ModelTransfer(client, options.CacheDir, _logger);
+        Transfer = new ModelTransfer(client, options.CacheDir, _logger, ModelTransferOptions.From(options.BlobUrl));
         _runner = new JobRunner(options, Transfer, _logger, p => _progress = p);
         Serving = new BlockServer(options.WorkerId, options.Device, Transfer, _logger) { HopDelay = options.ServeDelay };
         // Outages of the cluster are waited out; refusals by the coordinator (RegattaException) are not retried.

@@ -13,6 +13,14 @@ public interface IBlobGrain : IGrainWithStringKey
     [Alias("GetMissingChunks")] Task<List<int>> GetMissingChunks(long totalLength);
     /// <summary>Checks the whole blob against its key and makes it readable.</summary>
     [Alias("Seal")] Task<BlobInfo> Seal(long totalLength);
+    /// <summary>
+    /// A short-lived bearer ticket for this blob on the silos' HTTP data plane (GET and PUT /blobs/{hash}), and the base
+    /// URL the cluster advertises for it (null when none is known: use the chunk calls above). Whoever can call grains
+    /// (a connected agent) may move blobs; the ticket carries that right to HTTP for this one hash.
+    /// </summary>
+    [Alias("GrantTicket")] Task<BlobTicket> GrantTicket();
+    /// <summary>Whether <paramref name="ticketHash"/> (SHA-256 of a ticket) was granted for this blob and has not expired.</summary>
+    [Alias("CheckTicket")] Task<bool> CheckTicket(byte[] ticketHash);
 }
 
 [GenerateSerializer, Alias("regatta.BlobInfo")]
@@ -22,11 +30,20 @@ public sealed record BlobInfo(
     [property: Id(2)] int ChunkSize,
     [property: Id(3)] int ChunkCount);
 
+/// <summary>A bearer ticket for one blob's HTTP data plane; <see cref="BaseUrl"/> is e.g. http://10.0.0.5:5080 (no trailing slash).</summary>
+[GenerateSerializer, Alias("regatta.BlobTicket")]
+public sealed record BlobTicket(
+    [property: Id(0)] string Ticket,
+    [property: Id(1)] string? BaseUrl,
+    [property: Id(2)] DateTimeOffset Expires);
+
 public static class BlobLimits
 {
     /// <summary>1 MiB: far below Orleans' message limit, large enough to keep call overhead small.</summary>
     public const int ChunkSize = 1 << 20;
     /// <summary>Largest blob accepted (a 100 MB model fits with room).</summary>
     public const long MaxBlobBytes = 1L << 30;
+    /// <summary>How long a <see cref="BlobTicket"/> is honoured: long enough for a slow link to move the largest blob.</summary>
+    public static readonly TimeSpan TicketLifetime = TimeSpan.FromMinutes(15);
     public static int ChunkCount(long length) => (int)((length + ChunkSize - 1) / ChunkSize);
 }

@@ -74,7 +74,7 @@ public sealed class BlobStore : IBlobStore
         BlobRules.CheckChunk(hash, totalLength, index, data);
         if (Exists(hash)) return;
         var (partial, sidecar) = PartialPaths(hash);
-        await using (var stream = new FileStream(partial, FileMode.OpenOrCreate, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous))
+        await using (var stream = OpenPartial(partial))
         {
             if (stream.Length != totalLength) stream.SetLength(totalLength);
             stream.Position = (long)index * BlobLimits.ChunkSize;
@@ -114,6 +114,101 @@ public sealed class BlobStore : IBlobStore
         File.Move(partial, target, overwrite: true);
         File.Delete(sidecar);
         return Info(hash)!;
+    }
+
+    /// <summary>
+    /// The HTTP upload path: streams the body into the partial file and hashes it on the way (after re-hashing the part
+    /// already held when resuming), so sealing needs no second read. Chunks are recorded in the sidecar once written.
+    /// </summary>
+    public async Task<BlobInfo?> WriteAsync(string hash, long totalLength, long offset, Stream body, CancellationToken ct)
+    {
+        var count = BlobRules.RequireLength(totalLength);
+        if (Info(hash) is { } existing) return existing;
+        var received = Received(hash, totalLength);
+        var held = 0;
+        while (held < count - 1 && received.Contains(held)) held++;
+        BlobRules.RequireOffset(offset, (long)held * BlobLimits.ChunkSize);
+        var (partial, sidecar) = PartialPaths(hash);
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(BlobLimits.ChunkSize);
+        try
+        {
+            await using (var file = OpenPartial(partial))
+            await using (var chunks = new FileStream(sidecar, FileMode.Append, FileAccess.Write, FileShare.Read, 1))
+            {
+                if (file.Length != totalLength) file.SetLength(totalLength);
+                for (long at = 0; at < offset; at += BlobLimits.ChunkSize)
+                {
+                    // Resuming: the held prefix is hashed from disk, so the digest still covers every byte in order.
+                    var n = (int)Math.Min(BlobLimits.ChunkSize, offset - at);
+                    await RandomAccess.ReadAsync(file.SafeFileHandle, buffer.AsMemory(0, n), at, ct);
+                    sha.AppendData(buffer, 0, n);
+                }
+                for (var index = (int)(offset / BlobLimits.ChunkSize); index < count; index++)
+                {
+                    var at = (long)index * BlobLimits.ChunkSize;
+                    var expected = (int)Math.Min(BlobLimits.ChunkSize, totalLength - at);
+                    var read = await body.ReadAtLeastAsync(buffer.AsMemory(0, expected), expected, throwOnEndOfStream: false, ct);
+                    // A body that ended early is a broken upload: whole chunks are kept, a torn one is written again on resume.
+                    if (read < expected) return null;
+                    await RandomAccess.WriteAsync(file.SafeFileHandle, buffer.AsMemory(0, expected), at, ct);
+                    sha.AppendData(buffer, 0, expected);
+                    await chunks.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"{totalLength}:{index}\n"), ct);
+                }
+                await BlobRules.RequireEnd(body, totalLength, ct);
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+        var actual = Convert.ToHexStringLower(sha.GetHashAndReset());
+        if (actual != hash)
+        {
+            File.Delete(partial);
+            File.Delete(sidecar);
+            throw new RegattaException("hash_mismatch", $"uploaded bytes hash to {actual}, not {hash}; upload discarded");
+        }
+        var target = PathOf(hash);
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        File.Move(partial, target, overwrite: true);
+        File.Delete(sidecar);
+        return Info(hash);
+    }
+
+    public async Task CopyToAsync(string hash, long offset, long count, Stream destination, CancellationToken ct)
+    {
+        var info = Info(hash) ?? throw BlobRules.Unknown(hash);
+        BlobRules.RequireRange(info, offset, count);
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(BlobLimits.ChunkSize);
+        try
+        {
+            using var handle = File.OpenHandle(PathOf(hash), FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.Asynchronous);
+            for (var at = offset; at < offset + count;)
+            {
+                var n = await RandomAccess.ReadAsync(handle, buffer.AsMemory(0, (int)Math.Min(BlobLimits.ChunkSize, offset + count - at)), at, ct);
+                if (n == 0) throw new InvalidDataException($"blob {hash} ends at {at}, before its recorded length {info.Length}");
+                await destination.WriteAsync(buffer.AsMemory(0, n), ct);
+                at += n;
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>One writer per upload: a second one at the same time (another HTTP request, a chunk call) is refused.</summary>
+    private static FileStream OpenPartial(string partial)
+    {
+        try
+        {
+            return new FileStream(partial, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.Asynchronous);
+        }
+        catch (IOException e) when (File.Exists(partial))
+        {
+            throw new RegattaException("upload_busy", $"another upload of this blob is in progress ({e.Message}); retry later");
+        }
     }
 
     private HashSet<int> Received(string hash, long totalLength)

@@ -20,6 +20,62 @@ public interface IBlobStore
     Task<List<int>> MissingChunksAsync(string hash, long totalLength);
     /// <summary>Checks the uploaded bytes against the key and makes the blob readable; a mismatch discards the upload.</summary>
     Task<BlobInfo> SealAsync(string hash, long totalLength);
+
+    // The streaming side, used by the HTTP data plane (Silo/Blobs). The defaults are built on the chunk calls above, so
+    // every store supports it; a store may override them with something faster (the disk store hashes as it writes).
+
+    /// <summary>
+    /// Where an upload of <paramref name="totalLength"/> bytes resumes: the bytes from 0 already held contiguously, in
+    /// whole chunks, and never past the start of the last chunk (the request that brings it seals the blob).
+    /// The length once sealed.
+    /// </summary>
+    async Task<long> ResumeOffsetAsync(string hash, long totalLength)
+    {
+        var count = BlobRules.RequireLength(totalLength);
+        BlobRules.RequireHash(hash);
+        if (await InfoAsync(hash) is { } info) return info.Length;
+        var missing = await MissingChunksAsync(hash, totalLength);
+        return (long)Math.Min(missing.Count > 0 ? missing[0] : count - 1, count - 1) * BlobLimits.ChunkSize;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="body"/> into an upload of <paramref name="totalLength"/> bytes from <paramref name="offset"/>
+    /// (see <see cref="ResumeOffsetAsync"/>) until the body ends. When that completes the blob, it is sealed (hash-checked)
+    /// and returned; otherwise null, and what arrived in whole chunks is kept for a resumed upload. The body must not go
+    /// past <paramref name="totalLength"/>. Never more than one chunk of the body is in memory.
+    /// </summary>
+    async Task<BlobInfo?> WriteAsync(string hash, long totalLength, long offset, Stream body, CancellationToken ct)
+    {
+        var count = BlobRules.RequireLength(totalLength);
+        if (await InfoAsync(hash) is { } existing) return existing;
+        BlobRules.RequireOffset(offset, await ResumeOffsetAsync(hash, totalLength));
+        var buffer = new byte[BlobLimits.ChunkSize];
+        for (var index = (int)(offset / BlobLimits.ChunkSize); index < count; index++)
+        {
+            var expected = (int)Math.Min(BlobLimits.ChunkSize, totalLength - (long)index * BlobLimits.ChunkSize);
+            var read = await body.ReadAtLeastAsync(buffer.AsMemory(0, expected), expected, throwOnEndOfStream: false, ct);
+            if (read < expected) return null; // the body ended early: a broken upload, resumed later from the last whole chunk
+            await WriteChunkAsync(hash, totalLength, index, expected == buffer.Length ? buffer : buffer[..expected]);
+        }
+        await BlobRules.RequireEnd(body, totalLength, ct);
+        return await SealAsync(hash, totalLength);
+    }
+
+    /// <summary>Copies bytes [<paramref name="offset"/>, <paramref name="offset"/> + <paramref name="count"/>) of a sealed blob to <paramref name="destination"/>.</summary>
+    async Task CopyToAsync(string hash, long offset, long count, Stream destination, CancellationToken ct)
+    {
+        var info = await InfoAsync(hash) ?? throw BlobRules.Unknown(hash);
+        BlobRules.RequireRange(info, offset, count);
+        var end = offset + count;
+        for (var index = (int)(offset / BlobLimits.ChunkSize); (long)index * BlobLimits.ChunkSize < end; index++)
+        {
+            var chunk = await ReadChunkAsync(hash, index);
+            var start = (long)index * BlobLimits.ChunkSize;
+            var from = (int)Math.Max(0, offset - start);
+            var to = (int)Math.Min(chunk.Length, end - start);
+            await destination.WriteAsync(chunk.AsMemory(from, to - from), ct);
+        }
+    }
 }
 
 /// <summary>The input checks every <see cref="IBlobStore"/> makes, so both stores refuse the same things the same way.</summary>
@@ -50,4 +106,28 @@ public static class BlobRules
             throw new RegattaException("bad_chunk", $"chunk {index} must be {expected} bytes, got {data.Length}");
         return count;
     }
+
+    /// <summary>An upload may start at 0 or resume at a chunk boundary it has reached, never beyond.</summary>
+    public static void RequireOffset(long offset, long resumeAt)
+    {
+        if (offset < 0 || offset % BlobLimits.ChunkSize != 0 || offset > resumeAt)
+            throw new RegattaException("bad_offset",
+                $"an upload must start at 0 or resume at a multiple of {BlobLimits.ChunkSize} up to {resumeAt} (the bytes held so far), not at {offset}");
+    }
+
+    public static void RequireRange(BlobInfo info, long offset, long count)
+    {
+        if (offset < 0 || count < 0 || offset + count > info.Length)
+            throw new RegattaException("bad_range", $"bytes [{offset}, {offset + count}) are outside blob {info.Hash} of {info.Length} bytes");
+    }
+
+    /// <summary>Refuses a body that goes on past the blob's declared length.</summary>
+    public static async Task RequireEnd(Stream body, long totalLength, CancellationToken ct)
+    {
+        var probe = new byte[1];
+        if (await body.ReadAsync(probe, ct) > 0)
+            throw new RegattaException("blob_too_large", $"the body goes past the declared length of {totalLength} bytes");
+    }
+
+    public static RegattaException Unknown(string hash) => new("unknown_blob", $"blob {hash} is not stored");
 }

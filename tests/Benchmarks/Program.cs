@@ -76,6 +76,7 @@ if (!args.Contains("--no-cluster"))
     Scenario("Registration storm", load.Storm);
     Scenario("Heartbeats over TCP clients", load.Heartbeats);
     Scenario("Round transition", load.RoundTransition);
+    Scenario("Weight transfer", () => WeightTransferScenario.RunAsync(quick ? 20 : 100, quick ? 1 : 3).GetAwaiter().GetResult());
 }
 
 total.Stop();

@@ -1,0 +1,195 @@
+using System.Diagnostics;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Regatta.Grains.Models;
+using Regatta.Models;
+using Regatta.Silo.Api;
+
+namespace Regatta.Silo.Blobs;
+
+/// <summary>
+/// The data plane: content-addressed blobs (model versions, updates) over plain HTTP, served by the silo's Kestrel so
+/// that weights move at close to what the network allows instead of through 1 MiB Orleans messages. Orleans carries only
+/// hashes and tickets. Everything goes through <see cref="IBlobStore"/>, so it works on the disk store and in PostgreSQL.
+/// <list type="bullet">
+/// <item>GET/HEAD /blobs/{hash}: the bytes, with single Range requests (206) for resumed downloads.</item>
+/// <item>PUT /blobs/{hash}: the bytes (Content-Length required), or a part of them with Content-Range; sealed once complete
+/// and its SHA-256 matches the key; until then nothing is readable.</item>
+/// <item>GET /blobs/{hash}/upload?length=N: where a broken upload of N bytes resumes.</item>
+/// </list>
+/// Kept outside /api: no JSON body limit or rate limiting applies to weights; refusals are RFC 7807 problems all the same.
+/// </summary>
+public static class BlobEndpoints
+{
+    public const string UrlSetting = "Regatta:BlobUrl";
+
+    public static WebApplication MapRegattaBlobs(this WebApplication app)
+    {
+        AdvertiseBaseUrl(app);
+        var blobs = app.MapGroup("/blobs").AddEndpointFilter(MapErrors).WithTags("Blobs");
+        blobs.MapMethods("/{hash}", [HttpMethods.Get, HttpMethods.Head], Download)
+            .Produces(StatusCodes.Status200OK, contentType: "application/octet-stream").Produces(StatusCodes.Status206PartialContent)
+            .Problems(400, 401, 404, 416).WithSummary("A stored blob's bytes; one Range (bytes=a-b) gives 206");
+        blobs.MapPut("/{hash}", Upload)
+            .Accepts<Stream>("application/octet-stream").Produces<BlobDto>(StatusCodes.Status201Created).Produces<BlobDto>()
+            .Produces<UploadDto>(StatusCodes.Status202Accepted).Problems(400, 401, 409, 411, 413)
+            .WithSummary("Upload a blob under its SHA-256, whole or (Content-Range) in parts; readable once complete and hash-checked");
+        blobs.MapGet("/{hash}/upload", UploadStatus).Produces<UploadDto>().Problems(400, 401, 413)
+            .WithSummary("Where an upload of ?length= bytes resumes (a multiple of the chunk size)");
+        return app;
+    }
+
+    private static async Task Download(HttpContext http, string hash, IBlobStore store, ILoggerFactory logs)
+    {
+        RequireHash(hash);
+        await BlobAuth.RequireAsync(http, hash);
+        var info = await store.InfoAsync(hash) ?? throw Unknown(hash);
+        var range = BlobRanges.Download(http.Request.Headers.Range, info.Length);
+        var (offset, count) = range ?? (0, info.Length);
+        var response = http.Response;
+        response.StatusCode = range is null ? StatusCodes.Status200OK : StatusCodes.Status206PartialContent;
+        response.ContentType = "application/octet-stream";
+        response.ContentLength = count;
+        response.Headers.AcceptRanges = "bytes";
+        response.Headers.ETag = $"\"{hash}\"";
+        response.Headers.CacheControl = "private, max-age=31536000, immutable"; // content-addressed: the bytes never change
+        if (range is not null) response.Headers.ContentRange = $"bytes {offset}-{offset + count - 1}/{info.Length}";
+        if (HttpMethods.IsHead(http.Request.Method)) return;
+        var watch = Stopwatch.StartNew();
+        await store.CopyToAsync(hash, offset, count, response.Body, http.RequestAborted);
+        logs.CreateLogger("Regatta.Blobs").LogDebug("Served {Hash} [{Offset}, +{Count}) to {Remote} in {Ms} ms",
+            hash[..12], offset, count, http.Connection.RemoteIpAddress, watch.ElapsedMilliseconds);
+    }
+
+    private static async Task<IResult> Upload(HttpContext http, string hash, IBlobStore store, ILoggerFactory logs)
+    {
+        RequireHash(hash);
+        var length = http.Request.ContentLength ?? throw new ApiProblemException(StatusCodes.Status411LengthRequired,
+            "Content-Length", "an upload must say its length", "length_required");
+        var (offset, total) = BlobRanges.Upload(http.Request.Headers.ContentRange, length);
+        await BlobAuth.RequireAsync(http, hash);
+        if (await store.InfoAsync(hash) is { } stored)
+        {
+            if (stored.Length != total)
+                throw new ApiProblemException(StatusCodes.Status409Conflict, "Content-Range",
+                    $"blob {hash[..12]}… is stored with {stored.Length} bytes, not {total}", "length_mismatch");
+            return TypedResults.Ok(BlobDto.Of(stored)); // content-addressed: already there means already right; the body is not read
+        }
+        // Kestrel's default body limit (30 MB) is for forms, not weights: this request may carry exactly what it declared.
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = length;
+        var watch = Stopwatch.StartNew();
+        BlobInfo? sealedInfo;
+        try
+        {
+            sealedInfo = await store.WriteAsync(hash, total, offset, http.Request.Body, http.RequestAborted);
+        }
+        catch (Exception e) when (e is BadHttpRequestException || (e is IOException or OperationCanceledException && http.RequestAborted.IsCancellationRequested))
+        {
+            // The client went away mid-body: whole chunks are kept, and the next attempt asks where to resume.
+            logs.CreateLogger("Regatta.Blobs").LogInformation("Upload of {Hash} broke off: {Error}", hash[..12], e.Message);
+            return Results.Empty;
+        }
+        var log = logs.CreateLogger("Regatta.Blobs");
+        if (sealedInfo is null)
+            return TypedResults.Accepted((string?)null, new UploadDto(hash, total, await store.ResumeOffsetAsync(hash, total), false));
+        log.LogInformation("Stored blob {Hash} ({Bytes:N0} bytes, from {Offset}) from {Remote} in {Ms} ms",
+            hash[..12], total, offset, http.Connection.RemoteIpAddress, watch.ElapsedMilliseconds);
+        return TypedResults.Created($"/blobs/{hash}", BlobDto.Of(sealedInfo));
+    }
+
+    private static async Task<IResult> UploadStatus(HttpContext http, string hash, IBlobStore store)
+    {
+        RequireHash(hash);
+        var raw = http.Request.Query["length"];
+        if (raw.Count != 1 || !long.TryParse(raw[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var total))
+            throw ApiProblemException.BadRequest("length", "the blob's length in bytes is required, e.g. ?length=104857600");
+        if (total is <= 0 or > BlobLimits.MaxBlobBytes)
+            throw new ApiProblemException(StatusCodes.Status413PayloadTooLarge, "length", $"a blob must have 1 to {BlobLimits.MaxBlobBytes} bytes, not {total}", "blob_too_large");
+        await BlobAuth.RequireAsync(http, hash);
+        var stored = await store.InfoAsync(hash);
+        return TypedResults.Ok(new UploadDto(hash, total, stored?.Length ?? await store.ResumeOffsetAsync(hash, total), stored is not null));
+    }
+
+    /// <summary>The base URL handed out with tickets: Regatta:BlobUrl, else this silo's own HTTP address once it listens.</summary>
+    private static void AdvertiseBaseUrl(WebApplication app)
+    {
+        var plane = app.Services.GetRequiredService<BlobDataPlane>();
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Regatta.Blobs");
+        if (app.Configuration[UrlSetting] is { Length: > 0 } configured)
+        {
+            if (!Uri.TryCreate(configured, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.Query.Length > 0)
+                throw new InvalidOperationException($"{UrlSetting} must be an absolute http(s) URL without query, e.g. http://10.0.0.5:5080; got '{configured}'");
+            plane.BaseUrl = configured.TrimEnd('/');
+            return;
+        }
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+            // A wildcard binding (0.0.0.0, [::], *) names no host an agent could dial: then only Regatta:BlobUrl can say.
+            plane.BaseUrl = addresses.Select(a => Uri.TryCreate(a, UriKind.Absolute, out var u) ? u : null)
+                .FirstOrDefault(u => u is { Scheme: "http" or "https" } && u.Host is not ("0.0.0.0" or "[::]" or "::"))
+                ?.GetLeftPart(UriPartial.Authority);
+            if (plane.BaseUrl is null)
+                log.LogInformation("No blob URL to advertise (set {Setting}); agents move weights through grain calls", UrlSetting);
+            else
+                log.LogInformation("Advertising blob data plane at {Url}", plane.BaseUrl);
+        });
+    }
+
+    private static async ValueTask<object?> MapErrors(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        ApiProblemException problem;
+        try
+        {
+            return await next(context);
+        }
+        catch (ApiProblemException e)
+        {
+            problem = e;
+        }
+        catch (RegattaException e)
+        {
+            problem = e.Code switch
+            {
+                "unknown_blob" => new ApiProblemException(404, "hash", e.Message, e.Code),
+                "bad_hash" => new ApiProblemException(400, "hash", e.Message, e.Code),
+                "blob_too_large" => new ApiProblemException(413, "Content-Length", e.Message, e.Code),
+                "bad_offset" => new ApiProblemException(409, "Content-Range", e.Message, e.Code),
+                "upload_busy" => new ApiProblemException(409, "hash", e.Message, e.Code),
+                "hash_mismatch" => new ApiProblemException(400, "body", e.Message, e.Code),
+                "bad_range" => new ApiProblemException(416, "Range", e.Message, e.Code),
+                _ => new ApiProblemException(400, "request", e.Message, e.Code),
+            };
+        }
+        if (http.Response.HasStarted) throw new BadHttpRequestException(problem.Message); // too late for a problem body: abort
+        if (problem.Status == StatusCodes.Status416RangeNotSatisfiable && http.Request.RouteValues["hash"] is string hash &&
+            BlobStore.IsValidHash(hash) && await http.RequestServices.GetRequiredService<IBlobStore>().InfoAsync(hash) is { } info)
+            http.Response.Headers.ContentRange = $"bytes */{info.Length}";
+        http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Regatta.Blobs")
+            .LogInformation("{Method} {Path} refused with {Status}: {Problem}", http.Request.Method, http.Request.Path, problem.Status, problem.Message);
+        return ApiProblems.From(problem);
+    }
+
+    private static void RequireHash(string hash)
+    {
+        if (!BlobStore.IsValidHash(hash))
+            throw new ApiProblemException(StatusCodes.Status400BadRequest, "hash", "a blob key must be 64 lowercase hex characters (SHA-256)", "bad_hash");
+    }
+
+    private static ApiProblemException Unknown(string hash) => new(StatusCodes.Status404NotFound, "hash", $"blob {hash} is not stored", "unknown_blob");
+}
+
+public sealed record BlobDto([property: JsonPropertyName("hash")] string Hash, [property: JsonPropertyName("length")] long Length)
+{
+    public static BlobDto Of(BlobInfo info) => new(info.Hash, info.Length);
+}
+
+/// <summary>An unfinished (or finished: <see cref="Sealed"/>) upload: <see cref="Offset"/> is where the next PUT starts.</summary>
+public sealed record UploadDto(
+    [property: JsonPropertyName("hash")] string Hash,
+    [property: JsonPropertyName("length")] long Length,
+    [property: JsonPropertyName("offset")] long Offset,
+    [property: JsonPropertyName("sealed")] bool Sealed);
