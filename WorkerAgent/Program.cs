@@ -16,11 +16,12 @@ var cache = new Option<string?>("--cache-dir") { Description = "Model cache dire
 var poison = new Option<string?>("--poison") { Description = "Fault injection: send nan or huge updates (for testing robust aggregation)" };
 poison.AcceptOnlyFromAmong("nan", "huge");
 var serveMemory = new Option<double?>("--serve-memory-mb") { Description = "Memory offered for serving model blocks, in MiB (default: 512 on a CPU, 80% of the VRAM on a GPU; 0 serves nothing)" };
+var blobUrl = new Option<string?>("--blob-url") { Description = "Blob data plane URL for weights (default: what the cluster advertises; 'grain' = grain calls only)" };
 var serveDelay = new Option<int>("--serve-delay-ms") { Description = "Fault injection: extra milliseconds every inference hop takes on this agent", DefaultValueFactory = _ => 0 };
 
 var root = new RootCommand("Regatta worker agent: joins a Regatta cluster, trains and evaluates with TorchSharp")
 {
-    coordinator, clusterDb, name, id, device, data, token, run, heartbeat, cache, poison, serveMemory, serveDelay,
+    coordinator, clusterDb, name, id, device, data, token, run, heartbeat, cache, poison, serveMemory, serveDelay, blobUrl,
 };
 root.SetAction(async (parse, ct) =>
 {
@@ -49,6 +50,15 @@ root.SetAction(async (parse, ct) =>
         Console.Error.WriteLine("--serve-memory-mb must be in [0, 16777216] MiB");
         return 2;
     }
+    try
+    {
+        ModelTransferOptions.From(parse.GetValue(blobUrl));
+    }
+    catch (ArgumentException e)
+    {
+        Console.Error.WriteLine(e.Message);
+        return 2;
+    }
     var delayMs = parse.GetValue(serveDelay);
     if (delayMs is < 0 or > 60_000)
     {
@@ -70,6 +80,7 @@ root.SetAction(async (parse, ct) =>
         Poison = parse.GetValue(poison),
         ServeMemoryBytes = memoryMb is { } m ? (long)(m * (1 << 20)) : null,
         ServeDelay = TimeSpan.FromMilliseconds(delayMs),
+        BlobUrl = parse.GetValue(blobUrl),
     };
     return await AgentHost.RunAsync(options, ct);
 });

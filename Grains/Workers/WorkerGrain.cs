@@ -19,7 +19,8 @@ public sealed class WorkerGrain(
 {
     private const int RecentJobsKept = 50;
     private const long MaxTokensPerHeartbeat = 10_000_000;
-    private TaskCompletionSource _assigned = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Made when an agent first waits: an idle worker grain holds none (its footprint counts at 10k workers).
+    private TaskCompletionSource? _assigned;
     private IGrainTimer? _watch;
     private DateTimeOffset _lastWrite;
     private ServingCandidate? _toldLayerMap;
@@ -139,6 +140,7 @@ public sealed class WorkerGrain(
             }
             var left = deadline - time.GetUtcNow();
             if (left <= TimeSpan.Zero) return null;
+            _assigned ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             await _assigned.Task.WaitAsync(left, time).ContinueWith(_ => { }, TaskScheduler.Current);
         }
     }
@@ -149,8 +151,8 @@ public sealed class WorkerGrain(
         Data.Assignments.Add(assignment);
         await Save();
         var signal = _assigned;
-        _assigned = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        signal.TrySetResult();
+        _assigned = null;
+        signal?.TrySetResult();
     }
 
     public async Task OnJobClosed(JobRecord job)
