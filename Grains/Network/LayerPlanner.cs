@@ -103,11 +103,15 @@ public static class LayerPlanner
         (int Min, long Sum) bestScore = (int.MaxValue, long.MaxValue);
         for (var start = 0; start + length <= replicas.Length; start++)
         {
-            var window = replicas.AsSpan(start, length);
-            var score = (window.ToArray().Min(), window.ToArray().Sum(r => (long)r));
-            if (score.Item1 < bestScore.Min || (score.Item1 == bestScore.Min && score.Item2 < bestScore.Sum))
+            var (min, sum) = (int.MaxValue, 0L);
+            foreach (var r in replicas.AsSpan(start, length))
             {
-                bestScore = score;
+                min = Math.Min(min, r);
+                sum += r;
+            }
+            if (min < bestScore.Min || (min == bestScore.Min && sum < bestScore.Sum))
+            {
+                bestScore = (min, sum);
                 best = start;
             }
         }

@@ -61,11 +61,10 @@ public sealed class LayerMapTests
         using var beating = new CancellationTokenSource();
         var heartbeats = Task.Run(async () =>
         {
-            while (!beating.IsCancellationRequested)
-            {
-                await cluster.Grains.GetGrain<IWorkerGrain>("d").Heartbeat(new Heartbeat());
-                await Task.Delay(300);
-            }
+            // d's agent: a heartbeat every 300 ms (the rate is the point, not a wait for anything).
+            using var rate = new PeriodicTimer(TimeSpan.FromMilliseconds(300));
+            do await cluster.Grains.GetGrain<IWorkerGrain>("d").Heartbeat(new Heartbeat());
+            while (await rate.WaitForNextTickAsync(beating.Token).AsTask().ContinueWith(t => t.IsCompletedSuccessfully && t.Result));
         });
         var alone = await Plan(cluster, v => v.Assignments.Count == 1, "a, b, c dropped after going offline");
         Assert.True(alone.ReadyForInference);
