@@ -67,9 +67,25 @@ public sealed record Assignment
     [Id(4)] public string ModelHash { get; init; } = "";
     /// <summary>For witnesses: the global model the candidate is judged against.</summary>
     [Id(5)] public string? BaseModelHash { get; init; }
-    [Id(6)] public RunSpec Spec { get; init; } = new();
+    /// <summary>Shared, never changed: not copied for each member's message when a round opens.</summary>
+    [Id(6), Immutable] public RunSpec Spec { get; init; } = new();
     [Id(7)] public int Partition { get; init; }
     [Id(8)] public DateTimeOffset Deadline { get; init; }
+    [Id(9)] public int Attempt { get; init; }
+
+    /// <summary>The job record this assignment opens (its worker opens it: the run only sends the assignment).</summary>
+    public JobRecord ToJob(string workerId) => new()
+    {
+        JobId = JobId,
+        RequestId = $"{RunId}/{Round}/{Attempt}",
+        RunId = RunId,
+        Round = Round,
+        WorkerId = workerId,
+        Kind = Kind,
+        Attempt = Attempt,
+        InputModelHash = ModelHash,
+        Deadline = Deadline,
+    };
 }
 
 [GenerateSerializer, Alias("regatta.JobSummary")]

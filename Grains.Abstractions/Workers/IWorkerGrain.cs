@@ -16,7 +16,7 @@ public interface IWorkerGrain : IGrainWithStringKey
 
     /// <summary>Long-poll: returns the next assignment, or null when none arrives within maxWait.</summary>
     [Alias("NextAssignment"), AlwaysInterleave] Task<Assignment?> NextAssignment(TimeSpan maxWait);
-    /// <summary>A run hands this worker a job.</summary>
+    /// <summary>A run hands this worker a job; the worker opens the job's record, then holds it for its agent.</summary>
     [Alias("Assign"), OneWay] Task Assign(Assignment assignment);
     /// <summary>A job given to this worker closed.</summary>
     [Alias("OnJobClosed"), OneWay] Task OnJobClosed(JobRecord job);

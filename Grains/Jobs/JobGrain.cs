@@ -22,15 +22,18 @@ public sealed class JobGrain(
 
     public async Task<JobRecord> Open(JobRecord job)
     {
-        if (state.State.Job is { } existing)
+        if (job.JobId != this.GetPrimaryKeyString())
+            throw new RegattaException("bad_job", $"job id '{job.JobId}' does not match grain key");
+        if (state.State.Job is { } existing && !IsTombstone(existing))
         {
-            // A replayed OpenJob after a crash: the history write may be what the crash interrupted.
+            // A replayed assignment after a crash: the history write may be what the crash interrupted.
             await Record(existing);
             return existing;
         }
-        if (job.JobId != this.GetPrimaryKeyString())
-            throw new RegattaException("bad_job", $"job id '{job.JobId}' does not match grain key");
-        state.State.Job = job with { Status = JobStatus.Opened, Result = JobResult.None, OpenedAt = time.GetUtcNow() };
+        // A tombstone: the run closed this job before its worker opened it; it opens closed.
+        state.State.Job = state.State.Job is { } closed
+            ? job with { Status = JobStatus.Closed, Result = closed.Result, OpenedAt = time.GetUtcNow(), ClosedAt = closed.ClosedAt, Error = closed.Error }
+            : job with { Status = JobStatus.Opened, Result = JobResult.None, OpenedAt = time.GetUtcNow() };
         await state.WriteStateAsync();
         await Record(state.State.Job);
         Telemetry.RegattaMetrics.JobOpened(state.State.Job);
@@ -39,7 +42,7 @@ public sealed class JobGrain(
 
     public async Task<JobRecord> Complete(string workerId, JobOutcome outcome)
     {
-        var job = state.State.Job ?? throw new RegattaException("unknown_job", $"job '{this.GetPrimaryKeyString()}' does not exist");
+        var job = state.State.Job is { } j && !IsTombstone(j) ? j : throw new RegattaException("unknown_job", $"job '{this.GetPrimaryKeyString()}' does not exist");
         if (job.WorkerId != workerId)
             throw new RegattaException("wrong_worker", $"job '{job.JobId}' belongs to worker '{job.WorkerId}', not '{workerId}'");
         if (job.Status == JobStatus.Closed)
@@ -64,7 +67,13 @@ public sealed class JobGrain(
 
     public async Task<JobRecord> Close(JobResult result, string? error)
     {
-        var job = state.State.Job ?? throw new RegattaException("unknown_job", $"job '{this.GetPrimaryKeyString()}' does not exist");
+        if (state.State.Job is not { } job)
+        {
+            // Its worker has not opened it yet (the assignment is on its way): remember the closing for that moment.
+            state.State.Job = new JobRecord { JobId = this.GetPrimaryKeyString(), Status = JobStatus.Closed, Result = result, ClosedAt = time.GetUtcNow(), Error = Truncate(error) };
+            await state.WriteStateAsync();
+            return state.State.Job;
+        }
         // The coordinator may turn a reported success into a failure once it has checked the update.
         var refusesSuccess = job.Status == JobStatus.Closed && job.Result == JobResult.Success && result == JobResult.Failure;
         if (job.Status == JobStatus.Closed && !refusesSuccess) return job;
@@ -76,7 +85,9 @@ public sealed class JobGrain(
         return closed;
     }
 
-    public Task<JobRecord?> Get() => Task.FromResult(state.State.Job);
+    public Task<JobRecord?> Get() => Task.FromResult(state.State.Job is { } job && !IsTombstone(job) ? job : null);
+
+    private static bool IsTombstone(JobRecord job) => job.RunId.Length == 0;
 
     private async Task Notify(JobRecord job, bool notifyRun)
     {

@@ -1,3 +1,4 @@
+using Orleans.Concurrency;
 using Regatta.Jobs;
 using Regatta.Runs;
 
@@ -9,35 +10,74 @@ public sealed class JobHistoryState
     [Id(0)] public List<JobSummary> Jobs { get; set; } = [];
 }
 
-/// <summary>The job history of one run or one worker, newest first when read.</summary>
+/// <summary>
+/// The job history of one run or one worker, newest first when read. Reentrant with coalesced writes: a round of a
+/// run with N members records N jobs at once, and they share a few writes instead of N rewrites of the list.
+/// </summary>
+[Reentrant]
 public sealed class JobHistoryGrain(
     [PersistentState("jobs", StoreNames.Regatta)] IPersistentState<JobHistoryState> state) : Grain, IJobHistoryGrain
 {
     // Keeps one owner's history bounded; older jobs stay readable through their own JobGrain.
     private const int MaxEntries = 20_000;
+    private List<JobSummary> _jobs = null!;
+    private readonly Dictionary<string, int> _index = new(StringComparer.Ordinal);
+    private CoalescedWrites _writes = null!;
 
-    public async Task Record(JobSummary job)
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        var jobs = state.State.Jobs;
-        var index = jobs.FindLastIndex(j => j.JobId == job.JobId);
-        if (index >= 0)
+        _jobs = state.State.Jobs;
+        Reindex();
+        _writes = new CoalescedWrites(WriteSnapshot);
+        return Task.CompletedTask;
+    }
+
+    public Task Record(JobSummary job)
+    {
+        if (_index.TryGetValue(job.JobId, out var i))
         {
-            if (jobs[index] == job) return;
-            jobs[index] = job;
+            if (_jobs[i] == job) return Task.CompletedTask;
+            _jobs[i] = job;
         }
         else
         {
-            jobs.Add(job);
-            if (jobs.Count > MaxEntries) jobs.RemoveRange(0, jobs.Count - MaxEntries);
+            _index[job.JobId] = _jobs.Count;
+            _jobs.Add(job);
+            if (_jobs.Count > MaxEntries + MaxEntries / 10)
+            {
+                // Trimmed in steps of a tenth, so that the index is rebuilt rarely.
+                _jobs.RemoveRange(0, _jobs.Count - MaxEntries);
+                Reindex();
+            }
         }
-        await state.WriteStateAsync();
+        return _writes.Persist();
     }
 
     public Task<Page<JobSummary>> GetPage(int skip, int take)
     {
         Paging.Check(skip, take);
-        var jobs = state.State.Jobs;
-        var items = Enumerable.Range(0, jobs.Count).Reverse().Skip(skip).Take(take).Select(i => jobs[i]).ToList();
-        return Task.FromResult(new Page<JobSummary>(items, jobs.Count, skip));
+        var visible = Math.Min(_jobs.Count, MaxEntries);
+        var items = Enumerable.Range(_jobs.Count - visible, visible).Reverse().Skip(skip).Take(take).Select(i => _jobs[i]).ToList();
+        return Task.FromResult(new Page<JobSummary>(items, visible, skip));
+    }
+
+    private void Reindex()
+    {
+        _index.Clear();
+        for (var i = 0; i < _jobs.Count; i++) _index[_jobs[i].JobId] = i;
+    }
+
+    private async Task WriteSnapshot()
+    {
+        // A copy: later turns change the list while the store serialises it.
+        state.State = new JobHistoryState { Jobs = [.. _jobs] };
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        finally
+        {
+            state.State = new JobHistoryState { Jobs = _jobs };
+        }
     }
 }

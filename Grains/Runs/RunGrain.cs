@@ -277,6 +277,7 @@ public sealed class RunGrain(
         try
         {
             change(_machine);
+            
         }
         catch
         {
@@ -290,17 +291,20 @@ public sealed class RunGrain(
 
     private async Task Execute(List<RunEffect> effects)
     {
+        // A round opens or closes one job per member: those messages go out together, not one after another.
+        var jobCalls = new List<Task>();
         foreach (var effect in effects)
         {
             switch (effect)
             {
                 case OpenJob open:
-                    await OpenJob(open);
+                    jobCalls.Add(OpenJob(open));
                     break;
                 case CloseJob close:
-                    await GrainFactory.GetGrain<IJobGrain>(close.JobId).Close(close.Result, close.Reason);
+                    jobCalls.Add(CloseJob(close));
                     break;
                 case AggregateRound aggregate:
+                    await Drain(jobCalls);
                     await BuildCandidate(aggregate.Round, aggregate.Attempt);
                     break;
                 case MembershipChanged membership:
@@ -320,29 +324,27 @@ public sealed class RunGrain(
                     break;
             }
         }
+        await Drain(jobCalls);
         if (effects.Count > 0) await GrainFactory.GetGrain<IRunRegistryGrain>(0).Update(Summary());
     }
 
-    private async Task OpenJob(OpenJob open)
+    private static async Task Drain(List<Task> calls)
     {
-        var record = new JobRecord
+        if (calls.Count == 0) return;
+        await Task.WhenAll(calls);
+        calls.Clear();
+    }
+
+    private Task CloseJob(CloseJob close) => GrainFactory.GetGrain<IJobGrain>(close.JobId).Close(close.Result, close.Reason);
+
+    /// <summary>Hands the job to its worker, which opens the job record (one message from the run per job).</summary>
+    private Task OpenJob(OpenJob open) =>
+        GrainFactory.GetGrain<IWorkerGrain>(open.WorkerId).Assign(new Assignment
         {
             JobId = open.JobId,
-            RequestId = $"{RunId}/{open.Round}/{open.Attempt}",
             RunId = RunId,
             Round = open.Round,
-            WorkerId = open.WorkerId,
-            Kind = open.Kind,
             Attempt = open.Attempt,
-            InputModelHash = open.ModelHash,
-            Deadline = open.Deadline,
-        };
-        await GrainFactory.GetGrain<IJobGrain>(open.JobId).Open(record);
-        await GrainFactory.GetGrain<IWorkerGrain>(open.WorkerId).Assign(new Assignment
-        {
-            JobId = open.JobId,
-            RunId = RunId,
-            Round = open.Round,
             Kind = open.Kind,
             ModelHash = open.ModelHash,
             BaseModelHash = open.BaseModelHash,
@@ -350,7 +352,6 @@ public sealed class RunGrain(
             Partition = open.Partition,
             Deadline = open.Deadline,
         });
-    }
 
     /// <summary>After a crash between persisting and acting, the current round's jobs are opened again (idempotently).</summary>
     private async Task ReplayOpenJobs()

@@ -147,7 +147,10 @@ public sealed class WorkerGrain(
 
     public async Task Assign(Assignment assignment)
     {
-        if (Data.Assignments.Any(a => a.JobId == assignment.JobId)) return;
+        // Opened here rather than by the run: a round's opening then costs the run one message per member, and
+        // the members' job writes land in parallel. Idempotent, so a replayed assignment after a crash is safe.
+        var job = await GrainFactory.GetGrain<IJobGrain>(assignment.JobId).Open(assignment.ToJob(WorkerId));
+        if (job.Status == JobStatus.Closed || Data.Assignments.Any(a => a.JobId == assignment.JobId)) return;
         Data.Assignments.Add(assignment);
         await Save();
         var signal = _assigned;

@@ -58,14 +58,14 @@ public sealed class LayerMapTests
         foreach (var id in new[] { "a", "b", "c" }) Assert.Equal(full.Assignments[id], four.Assignments[id]);
 
         // a, b, c stop heartbeating (d keeps going): they go offline and d alone covers everything.
-        using var beating = new CancellationTokenSource();
+        using var beating = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         var heartbeats = Task.Run(async () =>
         {
             // d's agent: a heartbeat every 300 ms (the rate is the point, not a wait for anything).
             using var rate = new PeriodicTimer(TimeSpan.FromMilliseconds(300));
             do await cluster.Grains.GetGrain<IWorkerGrain>("d").Heartbeat(new Heartbeat());
             while (await rate.WaitForNextTickAsync(beating.Token).AsTask().ContinueWith(t => t.IsCompletedSuccessfully && t.Result));
-        });
+        }, beating.Token);
         var alone = await Plan(cluster, v => v.Assignments.Count == 1, "a, b, c dropped after going offline");
         Assert.True(alone.ReadyForInference);
         Assert.Equal([1, 1, 1, 1, 1, 1], alone.Replicas);

@@ -1,0 +1,102 @@
+using Regatta.Jobs;
+using Regatta.Runs;
+using Regatta.Workers;
+
+namespace Regatta.Tests;
+
+/// <summary>
+/// How a run's jobs come to exist: the run sends each member its assignment and the member's worker grain opens
+/// the job record; a job the run closes before that happens stays closed; a run's job history takes a whole round
+/// of records at once and keeps every one across a restart.
+/// </summary>
+public sealed class JobOpeningTests
+{
+    private static readonly Hardware Cpu = new() { DeviceKind = "cpu", DeviceName = "test", CpuCores = 2, RamBytes = 1 << 30, AgentVersion = "test" };
+
+    [Fact]
+    public async Task An_assignment_opens_its_job_record_and_reaches_the_worker_once()
+    {
+        await using var cluster = await RegattaCluster.StartAsync();
+        var worker = cluster.Grains.GetGrain<IWorkerGrain>("w-open");
+        await worker.Register(new WorkerRegistration { Name = "w-open", Hardware = Cpu });
+        var assignment = Assignment("r-open.train.r1.a1.w-open", "r-open");
+
+        await worker.Assign(assignment);
+        await worker.Assign(assignment); // a replay after a crash: still one job, one assignment
+
+        var delivered = await worker.NextAssignment(TimeSpan.FromSeconds(10));
+        Assert.Equal(assignment.JobId, delivered?.JobId);
+        var job = await cluster.Grains.GetGrain<IJobGrain>(assignment.JobId).Get();
+        Assert.NotNull(job);
+        Assert.Equal(JobStatus.Opened, job.Status);
+        Assert.Equal(("w-open", "r-open", 1, 1, JobKind.Train, "r-open/1/1"), (job.WorkerId, job.RunId, job.Round, job.Attempt, job.Kind, job.RequestId));
+        Assert.Equal(assignment.ModelHash, job.InputModelHash);
+        Assert.Equal(0, (await worker.Heartbeat(new Heartbeat())).PendingAssignments);
+        var history = await cluster.Grains.GetGrain<IJobHistoryGrain>(JobHistoryKeys.ForWorker("w-open")).GetPage(0, 10);
+        Assert.Equal([assignment.JobId], history.Items.Select(j => j.JobId));
+    }
+
+    [Fact]
+    public async Task A_job_closed_before_its_worker_opened_it_stays_closed_and_is_not_handed_out()
+    {
+        await using var cluster = await RegattaCluster.StartAsync();
+        var worker = cluster.Grains.GetGrain<IWorkerGrain>("w-late");
+        await worker.Register(new WorkerRegistration { Name = "w-late", Hardware = Cpu });
+        var assignment = Assignment("r-late.train.r1.a1.w-late", "r-late");
+        var job = cluster.Grains.GetGrain<IJobGrain>(assignment.JobId);
+
+        // The round's deadline passed while the assignment was still on its way.
+        await job.Close(JobResult.Timeout, "round deadline passed");
+        Assert.Null(await job.Get()); // nothing to show until the worker's copy arrives
+        await Assert.ThrowsAsync<RegattaException>(() => job.Complete("w-late", new JobOutcome { Succeeded = true }));
+
+        await worker.Assign(assignment); // one-way: its job record shows when the worker has handled it
+        var closed = await Eventually.Until(job.Get, j => j is not null, what: "the worker opened the job");
+        Assert.NotNull(closed);
+        Assert.Equal((JobStatus.Closed, JobResult.Timeout, "round deadline passed", "w-late"), (closed.Status, closed.Result, closed.Error, closed.WorkerId));
+        Assert.Null(await worker.NextAssignment(TimeSpan.Zero));
+        await Assert.ThrowsAsync<RegattaException>(() => job.Complete("w-late", new JobOutcome { Succeeded = true }));
+    }
+
+    [Fact]
+    public async Task A_round_of_concurrent_history_records_is_kept_whole_across_a_restart()
+    {
+        var cluster = await RegattaCluster.StartAsync();
+        try
+        {
+            var history = cluster.Grains.GetGrain<IJobHistoryGrain>(JobHistoryKeys.ForRun("r-big"));
+            var jobs = Enumerable.Range(0, 500).Select(i => new JobSummary($"r-big.train.r1.a1.w-{i:D3}", "r-big", 1, $"w-{i:D3}",
+                JobKind.Train, JobStatus.Opened, JobResult.None, DateTimeOffset.UnixEpoch.AddSeconds(i), null, null)).ToList();
+            await Task.WhenAll(jobs.Select(history.Record));
+            // A second record of a job replaces it in place (it closed), and a repeat changes nothing.
+            var closed = jobs[7] with { Status = JobStatus.Closed, Result = JobResult.Success };
+            await Task.WhenAll(history.Record(closed), history.Record(closed), history.Record(jobs[8]));
+
+            cluster = await cluster.RestartAsync();
+
+            history = cluster.Grains.GetGrain<IJobHistoryGrain>(JobHistoryKeys.ForRun("r-big"));
+            var first = await history.GetPage(0, 300);
+            var rest = await history.GetPage(300, 300);
+            Assert.Equal(500, first.Total);
+            // Concurrent records land in the order they arrive: compare as sets, each job once.
+            var expected = jobs.Select(j => j.JobId == closed.JobId ? closed : j).OrderBy(j => j.JobId, StringComparer.Ordinal);
+            Assert.Equal(expected, first.Items.Concat(rest.Items).OrderBy(j => j.JobId, StringComparer.Ordinal));
+        }
+        finally
+        {
+            await cluster.DisposeAsync();
+        }
+    }
+
+    private static Assignment Assignment(string jobId, string runId) => new()
+    {
+        JobId = jobId,
+        RunId = runId,
+        Round = 1,
+        Attempt = 1,
+        Kind = JobKind.Train,
+        ModelHash = new string('a', 64),
+        Deadline = DateTimeOffset.UtcNow.AddHours(1),
+        Spec = new RunSpec { Name = runId },
+    };
+}
