@@ -17,9 +17,7 @@ public sealed class JobOpeningTests
     public async Task An_assignment_opens_its_job_record_and_reaches_the_worker_once()
     {
         await using var cluster = await RegattaCluster.StartAsync();
-        var worker = cluster.Grains.GetGrain<IWorkerGrain>("w-open");
-        await worker.Register(new WorkerRegistration { Name = "w-open", Hardware = Cpu });
-        var assignment = Assignment("r-open.train.r1.a1.w-open", "r-open");
+        var (worker, assignment) = await RegisteredWorker(cluster, "w-open", "r-open");
 
         await worker.Assign(assignment);
         await worker.Assign(assignment); // a replay after a crash: still one job, one assignment
@@ -40,9 +38,7 @@ public sealed class JobOpeningTests
     public async Task A_job_closed_before_its_worker_opened_it_stays_closed_and_is_not_handed_out()
     {
         await using var cluster = await RegattaCluster.StartAsync();
-        var worker = cluster.Grains.GetGrain<IWorkerGrain>("w-late");
-        await worker.Register(new WorkerRegistration { Name = "w-late", Hardware = Cpu });
-        var assignment = Assignment("r-late.train.r1.a1.w-late", "r-late");
+        var (worker, assignment) = await RegisteredWorker(cluster, "w-late", "r-late");
         var job = cluster.Grains.GetGrain<IJobGrain>(assignment.JobId);
 
         // The round's deadline passed while the assignment was still on its way.
@@ -86,6 +82,14 @@ public sealed class JobOpeningTests
         {
             await cluster.DisposeAsync();
         }
+    }
+
+    /// <summary>A registered worker and the round-1 train assignment its run would send it.</summary>
+    private static async Task<(IWorkerGrain, Assignment)> RegisteredWorker(RegattaCluster cluster, string workerId, string runId)
+    {
+        var worker = cluster.Grains.GetGrain<IWorkerGrain>(workerId);
+        await worker.Register(new WorkerRegistration { Name = workerId, Hardware = Cpu });
+        return (worker, Assignment($"{runId}.train.r1.a1.{workerId}", runId));
     }
 
     private static Assignment Assignment(string jobId, string runId) => new()
