@@ -33,6 +33,24 @@ internal static class Guard
             throw new ArgumentException($"{what} contains non-finite values (NaN or infinity)", paramName);
     }
 
+    /// <summary>
+    /// A copy of <paramref name="values"/>, or null if one is not finite. One pass: each block is checked in the copy
+    /// while it is in L1, and the array is not zeroed first (every value is written).
+    /// </summary>
+    public static float[]? FiniteCopy(ReadOnlySpan<float> values)
+    {
+        const int block = 16 * 1024;
+        var copy = GC.AllocateUninitializedArray<float>(values.Length);
+        for (var i = 0; i < values.Length; i += block)
+        {
+            var n = Math.Min(block, values.Length - i);
+            var into = copy.AsSpan(i, n);
+            values.Slice(i, n).CopyTo(into);
+            if (!TensorPrimitives.IsFiniteAll<float>(into)) return null;
+        }
+        return copy;
+    }
+
     public static ArgumentException Empty(string paramName) =>
         new("no updates to aggregate: the round is empty", paramName);
 

@@ -148,7 +148,7 @@ public static class RoundAggregator
     /// </remarks>
     private sealed class BufferedAggregator(AggregationStrategy strategy, int length, Func<IReadOnlyList<float[]>, object> aggregate) : IRoundAggregator
     {
-        private List<float[]>? _updates = [];
+        private FiniteUpdates? _updates = [];
 
         public AggregationStrategy Strategy => strategy;
         public int Length => length;
@@ -160,8 +160,8 @@ public static class RoundAggregator
             var updates = _updates ?? throw Finished();
             Guard.Length(delta.Length, length, nameof(delta));
             Guard.Weight(examples, nameof(examples));
-            Guard.Finite(delta, "delta", nameof(delta));
-            updates.Add(delta.ToArray());
+            updates.Add(Guard.FiniteCopy(delta)
+                ?? throw new ArgumentException("delta contains non-finite values (NaN or infinity)", nameof(delta)));
         }
 
         public IReadOnlyList<string?> AddRange(ReadOnlySpan<WeightedDelta> batch)
@@ -175,8 +175,7 @@ public static class RoundAggregator
             var refused = new string?[batch.Length];
             for (var i = 0; i < batch.Length; i++)
             {
-                var delta = batch[i].Delta.Span;
-                if (Guard.IsFinite(delta)) updates.Add(delta.ToArray());
+                if (Guard.FiniteCopy(batch[i].Delta.Span) is { } copy) updates.Add(copy);
                 else refused[i] = "delta contains non-finite values (NaN or infinity)";
             }
             return refused;
