@@ -34,21 +34,20 @@ internal static class Guard
     }
 
     /// <summary>
-    /// A copy of <paramref name="values"/>, or null if one is not finite. One pass: each block is checked in the copy
-    /// while it is in L1, and the array is not zeroed first (every value is written).
+    /// Copies <paramref name="values"/> into <paramref name="into"/> (same length) and says whether every value is finite.
+    /// One pass: each block is checked in the copy while it is in L1. On false the copy is incomplete.
     /// </summary>
-    public static float[]? FiniteCopy(ReadOnlySpan<float> values)
+    public static bool TryCopyFinite(ReadOnlySpan<float> values, float[] into)
     {
         const int block = 16 * 1024;
-        var copy = GC.AllocateUninitializedArray<float>(values.Length);
         for (var i = 0; i < values.Length; i += block)
         {
             var n = Math.Min(block, values.Length - i);
-            var into = copy.AsSpan(i, n);
-            values.Slice(i, n).CopyTo(into);
-            if (!TensorPrimitives.IsFiniteAll<float>(into)) return null;
+            var copy = into.AsSpan(i, n);
+            values.Slice(i, n).CopyTo(copy);
+            if (!TensorPrimitives.IsFiniteAll<float>(copy)) return false;
         }
-        return copy;
+        return true;
     }
 
     public static ArgumentException Empty(string paramName) =>

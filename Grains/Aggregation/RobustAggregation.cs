@@ -219,7 +219,8 @@ public static class RobustAggregation
     {
         var k = updates.Count;
         var length = updates[0].Length;
-        var result = new float[length];
+        // Every value is written below, so a recycled buffer (see RoundAggregator.Recycle) serves as well as a zeroed one.
+        var result = SumBuffers.Rent(length);
         if (k == 1)
         {
             updates[0].CopyTo(result, 0);
