@@ -105,18 +105,16 @@ public sealed class SnapshotReader(IGrainFactory grains, TimeProvider time, ILog
     {
         try
         {
-            var settings = grains.GetGrain<INetworkSettingsGrain>(0).Get();
+            var network = NetworkView.ReadAsync(grains);
             var usage = grains.GetGrain<IUsageLogGrain>(0);
             var totals = usage.Totals();
             var recent = usage.Recent(RecentUsageShown);
-            var map = grains.GetGrain<ILayerMapGrain>(0);
-            var plan = map.GetView();
-            var model = map.GetModel();
-            var served = await model;
-            var info = new NetworkInfo((await settings) with { ModelName = served.Spec.Name, TotalLayers = served.Blocks }, await totals, await recent)
+            var plan = grains.GetGrain<ILayerMapGrain>(0).GetView();
+            var served = await network;
+            var info = new NetworkInfo(served.Settings, await totals, await recent)
             {
                 Plan = await plan,
-                Model = served,
+                Model = served.Model,
             };
             _networkFailed = false;
             return info;

@@ -33,6 +33,23 @@ internal static class Guard
             throw new ArgumentException($"{what} contains non-finite values (NaN or infinity)", paramName);
     }
 
+    /// <summary>
+    /// Copies <paramref name="values"/> into <paramref name="into"/> (same length) and says whether every value is finite.
+    /// One pass: each block is checked in the copy while it is in L1. On false the copy is incomplete.
+    /// </summary>
+    public static bool TryCopyFinite(ReadOnlySpan<float> values, float[] into)
+    {
+        const int block = 16 * 1024;
+        for (var i = 0; i < values.Length; i += block)
+        {
+            var n = Math.Min(block, values.Length - i);
+            var copy = into.AsSpan(i, n);
+            values.Slice(i, n).CopyTo(copy);
+            if (!TensorPrimitives.IsFiniteAll<float>(copy)) return false;
+        }
+        return true;
+    }
+
     public static ArgumentException Empty(string paramName) =>
         new("no updates to aggregate: the round is empty", paramName);
 

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
-using System.Runtime.InteropServices;
 
 namespace Regatta.Grains.Aggregation;
 
@@ -152,7 +151,7 @@ public static class RobustAggregation
         return sum;
     }
 
-    /// <summary>Checks the round's updates: at least one, same non-zero length, all finite. Returns K.</summary>
+    /// <summary>Checks the round's updates: at least one, same non-zero length, all finite (known for <see cref="FiniteUpdates"/>). Returns K.</summary>
     private static int Validate(IReadOnlyList<float[]> updates)
     {
         ArgumentNullException.ThrowIfNull(updates);
@@ -164,7 +163,7 @@ public static class RobustAggregation
             if (u.Length == 0) throw new ArgumentException($"update {i} is empty", nameof(updates));
             if (u.Length != length)
                 throw new ArgumentException($"update {i} has {u.Length} values but update 0 has {length}", nameof(updates));
-            Guard.Finite(u, $"update {i}", nameof(updates));
+            if (updates is not FiniteUpdates) Guard.Finite(u, $"update {i}", nameof(updates));
         }
         return updates.Count;
     }
@@ -211,7 +210,7 @@ public static class RobustAggregation
     /// <summary>
     /// Runs <paramref name="reducer"/> on every coordinate (median when <paramref name="trim"/> is −1,
     /// otherwise trimmed mean). For K ≤ SortingNetwork.MaxSize (128) on SIMD hardware, coordinates go through a sorting network
-    /// one vector at a time (see <see cref="Networked"/>). Otherwise coordinates are processed in blocks: a
+    /// a vector of coordinates at a time (see <see cref="LaneSort"/>). Otherwise coordinates are processed in blocks: a
     /// block of each update is gathered, transposed, into a small coordinate-major buffer (each coordinate's
     /// K values contiguous), then reduced in place with quickselect. Blocks run in parallel when the work is large.
     /// </summary>
@@ -220,7 +219,8 @@ public static class RobustAggregation
     {
         var k = updates.Count;
         var length = updates[0].Length;
-        var result = new float[length];
+        // Every value is written below, so a recycled buffer (see RoundAggregator.Recycle) serves as well as a zeroed one.
+        var result = SumBuffers.Rent(length);
         if (k == 1)
         {
             updates[0].CopyTo(result, 0);
@@ -228,7 +228,7 @@ public static class RobustAggregation
         }
         if (Vector.IsHardwareAccelerated && k <= SortingNetwork.MaxSize && length >= Vector<float>.Count)
         {
-            var vectorEnd = Networked(updates as float[][] ?? [.. updates], trim, result);
+            var vectorEnd = LaneSort.Reduce(updates as float[][] ?? [.. updates], trim, result);
             if (vectorEnd == length) return result;
             // The last few coordinates (fewer than one vector) go through the scalar reducer.
             Span<float> column = stackalloc float[k];
@@ -268,67 +268,6 @@ public static class RobustAggregation
                 buffer => ArrayPool<float>.Shared.Return(buffer));
         }
         return result;
-    }
-
-    /// <summary>
-    /// Sorts Vector&lt;float&gt;.Count coordinates at once: register i holds those coordinates of update i, and a
-    /// Batcher sorting network of min/max pairs leaves register r holding each lane's value of rank r — no
-    /// transpose, no data-dependent branches. Then the median (trim = −1) or the mean of ranks
-    /// trim..K−trim−1 (summed in double) is stored. Returns the first coordinate not handled (a multiple of
-    /// the vector width).
-    /// </summary>
-    private static int Networked(float[][] updates, int trim, float[] result)
-    {
-        var k = updates.Length;
-        var width = Vector<float>.Count;
-        var vectorEnd = result.Length - result.Length % width;
-        var network = SortingNetwork.For(k);
-        const int block = 4096; // coordinates per parallel work item; a multiple of any vector width
-        var blocks = (vectorEnd + block - 1) / block;
-
-        void RunBlock(int b)
-        {
-            Span<Vector<float>> regs = stackalloc Vector<float>[k];
-            var end = Math.Min(vectorEnd, (b + 1) * block);
-            for (var c = b * block; c < end; c += width)
-            {
-                for (var i = 0; i < k; i++)
-                    regs[i] = Vector.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(updates[i]), (nuint)c);
-                for (var p = 0; p < network.Length; p += 2)
-                {
-                    ref var lo = ref regs[network[p]];
-                    ref var hi = ref regs[network[p + 1]];
-                    var min = Vector.Min(lo, hi);
-                    hi = Vector.Max(lo, hi);
-                    lo = min;
-                }
-                Vector<float> value;
-                if (trim < 0)
-                {
-                    var half = k >> 1;
-                    value = (k & 1) == 1 ? regs[half] : regs[half - 1] * 0.5f + regs[half] * 0.5f;
-                }
-                else
-                {
-                    Vector<double> sumLow = Vector<double>.Zero, sumHigh = Vector<double>.Zero;
-                    for (var r = trim; r < k - trim; r++)
-                    {
-                        Vector.Widen(regs[r], out var low, out var high);
-                        sumLow += low;
-                        sumHigh += high;
-                    }
-                    double kept = k - 2 * trim;
-                    value = Vector.Narrow(sumLow / kept, sumHigh / kept);
-                }
-                value.StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(result), (nuint)c);
-            }
-        }
-
-        if ((long)vectorEnd * k >= ParallelWork && blocks > 1 && Environment.ProcessorCount > 1)
-            Parallel.For(0, blocks, RunBlock);
-        else
-            for (var b = 0; b < blocks; b++) RunBlock(b);
-        return vectorEnd;
     }
 
     private static void ReduceBlock<TReducer>(IReadOnlyList<float[]> updates, int blockIndex, int block, float[] buffer, float[] result, TReducer reducer)

@@ -148,7 +148,7 @@ public static class RoundAggregator
     /// </remarks>
     private sealed class BufferedAggregator(AggregationStrategy strategy, int length, Func<IReadOnlyList<float[]>, object> aggregate) : IRoundAggregator
     {
-        private List<float[]>? _updates = [];
+        private FiniteUpdates? _updates = [];
 
         public AggregationStrategy Strategy => strategy;
         public int Length => length;
@@ -160,8 +160,7 @@ public static class RoundAggregator
             var updates = _updates ?? throw Finished();
             Guard.Length(delta.Length, length, nameof(delta));
             Guard.Weight(examples, nameof(examples));
-            Guard.Finite(delta, "delta", nameof(delta));
-            updates.Add(delta.ToArray());
+            if (!TryAddCopy(updates, delta)) throw new ArgumentException(NonFinite, nameof(delta));
         }
 
         public IReadOnlyList<string?> AddRange(ReadOnlySpan<WeightedDelta> batch)
@@ -175,9 +174,7 @@ public static class RoundAggregator
             var refused = new string?[batch.Length];
             for (var i = 0; i < batch.Length; i++)
             {
-                var delta = batch[i].Delta.Span;
-                if (Guard.IsFinite(delta)) updates.Add(delta.ToArray());
-                else refused[i] = "delta contains non-finite values (NaN or infinity)";
+                if (!TryAddCopy(updates, batch[i].Delta.Span)) refused[i] = NonFinite;
             }
             return refused;
         }
@@ -192,8 +189,24 @@ public static class RoundAggregator
                 float[] delta => new AggregateResult(delta, null),
                 var other => throw new InvalidOperationException($"unexpected aggregate {other.GetType()}"),
             };
-            _updates = null; // release the K copies
+            // The result never aliases an update (median and means are new arrays, Krum a clone): the copies go back for the next round.
+            foreach (var copy in updates) SumBuffers.Return(copy);
+            _updates = null;
             return result;
+        }
+
+        private const string NonFinite = "delta contains non-finite values (NaN or infinity)";
+
+        private bool TryAddCopy(FiniteUpdates updates, ReadOnlySpan<float> delta)
+        {
+            var copy = SumBuffers.Rent(length);
+            if (!Guard.TryCopyFinite(delta, copy))
+            {
+                SumBuffers.Return(copy);
+                return false;
+            }
+            updates.Add(copy);
+            return true;
         }
     }
 

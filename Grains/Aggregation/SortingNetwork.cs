@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+
 namespace Regatta.Grains.Aggregation;
 
 /// <summary>
@@ -8,6 +10,7 @@ internal static class SortingNetwork
 {
     public const int MaxSize = 128;
     private static readonly int[]?[] Cache = new int[]?[MaxSize + 1];
+    private static readonly ConcurrentDictionary<(int Size, int First, int End), int[]> Selecting = new();
 
     /// <summary>Comparator pairs (a, b), a &lt; b, flattened: after "(lo, hi) = (min, max)" for each pair in order, positions 0..K−1 are sorted ascending.</summary>
     public static int[] For(int size)
@@ -15,6 +18,35 @@ internal static class SortingNetwork
         if (size is < 1 or > MaxSize)
             throw new ArgumentOutOfRangeException(nameof(size), size, $"sorting networks are built for 1..{MaxSize} values");
         return Cache[size] ??= Build(size);
+    }
+
+    /// <summary>
+    /// The comparators of <see cref="For"/> that can change what ends at positions [first, end): after them those positions
+    /// hold exactly the values the full network leaves there (ranks first..end−1), bit for bit. The rest are dropped:
+    /// walking backwards, a comparator matters only if it writes a position some later kept comparator, or the output,
+    /// reads. For a median of 8 that is 15 of 19 comparators; of 16, 53 of 63.
+    /// </summary>
+    public static int[] ForRanks(int size, int first, int end)
+    {
+        var full = For(size);
+        if (first < 0 || end > size || first >= end)
+            throw new ArgumentOutOfRangeException(nameof(first), $"ranks [{first}, {end}) are not inside [0, {size})");
+        return Selecting.GetOrAdd((size, first, end), key =>
+        {
+            var live = new bool[key.Size];
+            for (var i = key.First; i < key.End; i++) live[i] = true;
+            var kept = new List<int>();
+            for (var p = full.Length - 2; p >= 0; p -= 2)
+            {
+                var (a, b) = (full[p], full[p + 1]);
+                if (!live[a] && !live[b]) continue;
+                live[a] = live[b] = true;
+                kept.Add(b);
+                kept.Add(a);
+            }
+            kept.Reverse(); // pairs were added backwards as (b, a): reversed they read (a, b) in network order
+            return kept.ToArray();
+        });
     }
 
     private static int[] Build(int size)

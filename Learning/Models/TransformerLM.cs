@@ -40,8 +40,14 @@ public sealed class TransformerLM : nn.Module<Tensor, Tensor>
         if (time > Architecture.Context)
             throw new ArgumentException($"sequence of {time} tokens exceeds the model's context of {Architecture.Context}", nameof(tokenIds));
         using var scope = NewDisposeScope();
-        var at = arange(time, dtype: int64, device: tokenIds.device);
-        return (tokens.forward(tokenIds) + positions.forward(at)).MoveToOuterDisposeScope();
+        return Embed(tokens, positions, tokenIds).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Token + learned position embedding of ids [batch, time]; shared with <see cref="TransformerShard"/>.</summary>
+    internal static Tensor Embed(Embedding tokens, Embedding positions, Tensor tokenIds)
+    {
+        var at = arange(tokenIds.shape[1], dtype: int64, device: tokenIds.device);
+        return tokens.forward(tokenIds) + positions.forward(at);
     }
 
     /// <summary>Runs blocks [start, end) on hidden states [batch, time, width].</summary>

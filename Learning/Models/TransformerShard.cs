@@ -73,8 +73,7 @@ public sealed class TransformerShard : IDisposable
             if (tokens is null || tokens.Length != time) throw new ArgumentException($"block 0 needs {time} token ids");
             if (tokens.Any(t => t < 0 || t >= Architecture.Vocab)) throw new ArgumentException($"token ids must be in [0, {Architecture.Vocab})");
             var ids = tensor(tokens.Select(t => (long)t).ToArray(), [1, time], device: Device);
-            var at = arange(time, dtype: int64, device: Device);
-            x = _tokens!.forward(ids) + _positions!.forward(at);
+            x = TransformerLM.Embed(_tokens!, _positions!, ids);
         }
         else
         {

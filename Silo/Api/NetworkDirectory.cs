@@ -46,10 +46,5 @@ public static class NetworkDirectory
     }
 
     /// <summary>The settings, with the model as actually served (an operator may serve a run's checkpoint of another shape).</summary>
-    public static async Task<NetworkSettings> Settings(IGrainFactory grains)
-    {
-        var settings = await grains.GetGrain<INetworkSettingsGrain>(0).Get();
-        var model = await grains.GetGrain<ILayerMapGrain>(0).GetModel();
-        return settings with { ModelName = model.Spec.Name, TotalLayers = model.Blocks };
-    }
+    public static async Task<NetworkSettings> Settings(IGrainFactory grains) => (await NetworkView.ReadAsync(grains)).Settings;
 }

@@ -2,21 +2,26 @@ using System.Diagnostics;
 using Regatta.Benchmarks;
 using Regatta.Benchmarks.Scenarios;
 
-// Usage: dotnet run -c Release --project tests/Benchmarks -- [--quick] [--no-cluster] [--out DIR]
-// --no-cluster skips the scenarios that start an in-process Orleans silo.
+// Usage: dotnet run -c Release --project tests/Benchmarks -- [--quick] [--no-cluster] [--out DIR] [--only TEXT]
+// --no-cluster skips the scenarios that start an in-process Orleans silo; --only runs just the scenarios whose
+// title contains TEXT (case-insensitive), e.g. --only Robust.
 // Full mode writes docs/benchmarks.{md,json}; --quick (the CI smoke: small sizes, asserts nothing about speed)
 // writes TestResults/benchmarks-quick.{md,json} so a smoke run never overwrites the published figures.
 var quick = args.Contains("--quick");
 var outIndex = Array.IndexOf(args, "--out");
-if (outIndex >= 0 && outIndex + 1 >= args.Length)
+var onlyIndex = Array.IndexOf(args, "--only");
+if ((outIndex >= 0 && outIndex + 1 >= args.Length) || (onlyIndex >= 0 && onlyIndex + 1 >= args.Length))
 {
-    Console.Error.WriteLine("--out needs a directory");
+    Console.Error.WriteLine("--out needs a directory, --only a scenario title (or part of one)");
     return 2;
 }
-var unknown = args.Where((a, i) => a is not "--quick" and not "--out" and not "--no-cluster" && !(outIndex >= 0 && i == outIndex + 1)).ToList();
+var only = onlyIndex >= 0 ? args[onlyIndex + 1] : null;
+bool Wanted(string title) => only is null || title.Contains(only, StringComparison.OrdinalIgnoreCase);
+var unknown = args.Where((a, i) => a is not "--quick" and not "--out" and not "--no-cluster" and not "--only"
+    && !(outIndex >= 0 && i == outIndex + 1) && !(onlyIndex >= 0 && i == onlyIndex + 1)).ToList();
 if (unknown.Count > 0)
 {
-    Console.Error.WriteLine($"unknown argument(s): {string.Join(' ', unknown)}; usage: [--quick] [--no-cluster] [--out DIR]");
+    Console.Error.WriteLine($"unknown argument(s): {string.Join(' ', unknown)}; usage: [--quick] [--no-cluster] [--out DIR] [--only TEXT]");
     return 2;
 }
 
@@ -26,7 +31,8 @@ Console.Error.WriteLine("warning: Debug build; figures are meaningless. Run with
 
 var root = RepoRoot();
 var outDir = outIndex >= 0 ? Path.GetFullPath(args[outIndex + 1]) : Path.Combine(root, quick ? "TestResults" : "docs");
-var name = quick ? "benchmarks-quick" : "benchmarks";
+// A partial run (--only) never overwrites the full report.
+var name = (quick ? "benchmarks-quick" : "benchmarks") + (only is null ? "" : "-only");
 
 const int M = 1 << 20;
 var repeats = quick ? 2 : 3;
@@ -44,6 +50,7 @@ Warmup.Run(TimeSpan.FromSeconds(quick ? 1 : 2));
 var crashed = 0;
 void Scenario(string title, Func<IEnumerable<BenchmarkResult>> run)
 {
+    if (!Wanted(title)) return;
     Console.WriteLine($"[{total.Elapsed:mm\\:ss}] {title}");
     try
     {
@@ -61,11 +68,11 @@ void Scenario(string title, Func<IEnumerable<BenchmarkResult>> run)
 
 foreach (var p in fedAvgP)
 {
-    // One set of distinct update buffers per P, shared by every K (64M floats are 256 MB a buffer).
-    var updates = new Updates(fedAvgK.Max(), p);
-    Scenario($"FedAvg throughput P={FedAvgScenario.Label(p)}", () => fedAvgK.SelectMany(k => FedAvgScenario.Run(updates.WithCount(k), repeats, numpy)).ToList());
-    Scenario($"FedAvg time breakdown P={FedAvgScenario.Label(p)}", () => FedAvgBreakdown.Run(updates.WithCount(fedAvgK[0]), repeats).ToList());
-    if (p == memoryP) Scenario("FedAvg round memory", () => MemoryScenario.Run(updates, [8, 64]).ToList());
+    // One set of distinct update buffers per P, shared by every K (64M floats are 256 MB a buffer); made on first use.
+    var updates = new Lazy<Updates>(() => new Updates(fedAvgK.Max(), p));
+    Scenario($"FedAvg throughput P={FedAvgScenario.Label(p)}", () => fedAvgK.SelectMany(k => FedAvgScenario.Run(updates.Value.WithCount(k), repeats, numpy)).ToList());
+    Scenario($"FedAvg time breakdown P={FedAvgScenario.Label(p)}", () => FedAvgBreakdown.Run(updates.Value.WithCount(fedAvgK[0]), repeats).ToList());
+    if (p == memoryP) Scenario("FedAvg round memory", () => MemoryScenario.Run(updates.Value, [8, 64]).ToList());
 }
 Scenario("Agent training overhead", () => TrainingOverheadScenario.Run(root, quick ? 100 : 400, repeats).ToList());
 Scenario("Robust aggregation", () => RobustScenario.Run(robust.K, robust.P, repeats).ToList());

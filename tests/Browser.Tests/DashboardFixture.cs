@@ -15,8 +15,12 @@ namespace Regatta.Tests;
 /// </summary>
 public sealed class DashboardFixture : IAsyncLifetime
 {
+    public const string AdminPassword = "admin-secret-1";
+    public const string ViewerPassword = "viewer-secret-1";
+
     private IHost? _client;
     private IPlaywright? _playwright;
+    private string? _dataDir;
 
     public SiloProcess Silo { get; private set; } = null!;
     public IGrainFactory Grains => _client!.Services.GetRequiredService<IClusterClient>();
@@ -29,11 +33,13 @@ public sealed class DashboardFixture : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        Silo = await SiloProcess.StartAsync(ArtifactsDir);
+        _dataDir = Directory.CreateTempSubdirectory("regatta-browser-").FullName;
+        var ports = SiloPorts.Free();
+        Silo = await SiloProcess.StartAsync($"silo-{ports.Http}", ports, SiloEnvironment(ports, _dataDir), _dataDir, logDir: ArtifactsDir);
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.UseOrleansClient(client => client
-            .UseStaticClustering(new IPEndPoint(IPAddress.Loopback, Silo.GatewayPort))
+            .UseStaticClustering(new IPEndPoint(IPAddress.Loopback, Silo.Ports.Gateway))
             .Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = ("regatta", "regatta")));
         _client = builder.Build();
         await _client.StartAsync();
@@ -46,6 +52,22 @@ public sealed class DashboardFixture : IAsyncLifetime
             Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
         });
     }
+
+    /// <summary>The real Silo app on free loopback ports and a temporary data folder, with short timings so runs move in seconds.</summary>
+    private static Dictionary<string, string> SiloEnvironment(SiloPorts ports, string dataDir) => new()
+    {
+        ["ASPNETCORE_ENVIRONMENT"] = "Production",
+        ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{ports.Http}",
+        ["Regatta__DataDir"] = dataDir,
+        ["Regatta__SiloPort"] = ports.Silo.ToString(),
+        ["Regatta__GatewayPort"] = ports.Gateway.ToString(),
+        ["Regatta__TickInterval"] = "00:00:00.200",
+        ["Regatta__HeartbeatInterval"] = "00:00:01",
+        ["Regatta__ReminderPeriod"] = "00:00:05",
+        ["Regatta__Dashboard__AdminPassword"] = AdminPassword,
+        ["Regatta__Dashboard__ViewerUser"] = "viewer",
+        ["Regatta__Dashboard__ViewerPassword"] = ViewerPassword,
+    };
 
     /// <summary>A fresh browser context (own cookies) signed in as <paramref name="user"/>.</summary>
     public async Task<IPage> SignedInPageAsync(string user = "admin", string? password = null)
@@ -60,7 +82,7 @@ public sealed class DashboardFixture : IAsyncLifetime
         await page.GotoAsync("/");
         await page.WaitForURLAsync("**/signin**");
         await page.FillAsync("#username", user);
-        await page.FillAsync("#password", password ?? (user == "admin" ? SiloProcess.AdminPassword : SiloProcess.ViewerPassword));
+        await page.FillAsync("#password", password ?? (user == "admin" ? AdminPassword : ViewerPassword));
         await page.ClickAsync("[data-testid=signin-submit]");
         await page.WaitForURLAsync(url => !url.Contains("/signin"));
         await WaitInteractiveAsync(page);
@@ -90,5 +112,9 @@ public sealed class DashboardFixture : IAsyncLifetime
             _client.Dispose();
         }
         if (Silo is not null) await Silo.DisposeAsync();
+        if (_dataDir is not null)
+        {
+            try { Directory.Delete(_dataDir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
     }
 }

@@ -16,15 +16,15 @@ public static class FedAvgScenario
     private const long NumpyMaxBytes = 4L << 30;
 
     /// <param name="batched">Every update in one AddRange (else one Add each).</param>
-    /// <param name="recycle">For streaming strategies, give the result back with <see cref="RoundAggregator.Recycle"/> once
-    /// used, as a caller that has applied it can (else every round allocates and page-faults a fresh model-sized result).</param>
+    /// <param name="recycle">Give the result back with <see cref="RoundAggregator.Recycle"/> once used, as a caller that has
+    /// applied it can — CandidateBuilder does (else every round allocates and page-faults a fresh model-sized result).</param>
     public static double Throughput(AggregationSpec spec, Updates updates, int repeats, bool batched = true, bool recycle = true)
     {
         var batch = updates.Batch();
         var elapsed = Measure.BestOf(repeats, () =>
         {
             var result = batched ? Round(spec, batch) : RoundOneByOne(spec, updates);
-            if (recycle && RoundAggregator.IsStreaming(spec.Strategy)) RoundAggregator.Recycle(result);
+            if (recycle) RoundAggregator.Recycle(result);
         });
         return Measure.GBps(updates.Bytes, elapsed);
     }

@@ -18,7 +18,8 @@ public static class RobustScenario
         foreach (var strategy in new[] { AggregationStrategy.Median, AggregationStrategy.TrimmedMean, AggregationStrategy.Krum })
         {
             var spec = new AggregationSpec { Strategy = strategy };
-            var ours = FedAvgScenario.Throughput(spec, updates, repeats);
+            // A robust round is short (a fraction of a second); more repeats cost little and ride out a noisy neighbour.
+            var ours = FedAvgScenario.Throughput(spec, updates, repeats + 2);
             Console.WriteLine($"  {strategy} K={k} P={FedAvgScenario.Label(p)}: {ours:F2} GB/s");
             var isMedian = strategy == AggregationStrategy.Median;
             yield return BenchmarkResult.Compare($"{strategy} K={k} P={FedAvgScenario.Label(p)} vs FedAvg", ours, fedAvg, "GB/s",

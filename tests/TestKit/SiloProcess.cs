@@ -5,8 +5,9 @@ using System.Text;
 namespace Regatta.Tests;
 
 /// <summary>
-/// One silo as an operating-system process (<c>dotnet Regatta.Silo.dll</c>, configured through the environment like a
-/// container), so a test can SIGKILL it. Its output goes to a log file that failures quote.
+/// One silo as an operating-system process (<c>dotnet Regatta.Silo.dll</c>, the real app with its co-hosted dashboard,
+/// configured through the environment like a container), so a test can SIGKILL it. Its output goes to a log file that
+/// failures quote. Used by Production.Tests (multi-silo, PostgreSQL) and Browser.Tests (the dashboard in Chromium).
 /// </summary>
 public sealed class SiloProcess : IAsyncDisposable
 {
@@ -32,9 +33,12 @@ public sealed class SiloProcess : IAsyncDisposable
     public bool HasExited => _process.HasExited;
     public int ExitCode => _process.ExitCode;
     public Uri Http => new($"http://127.0.0.1:{Ports.Http}");
+    public string BaseUrl => $"http://127.0.0.1:{Ports.Http}";
 
     /// <summary>Starts the process without waiting for it to be ready.</summary>
-    public static SiloProcess Launch(string name, SiloPorts ports, IReadOnlyDictionary<string, string> environment, string workDir)
+    /// <param name="workDir">The working directory (no appsettings.json there: the environment is the whole configuration).</param>
+    /// <param name="logDir">Where <c>{name}.log</c> goes; <paramref name="workDir"/> unless given (e.g. a CI artifacts folder).</param>
+    public static SiloProcess Launch(string name, SiloPorts ports, IReadOnlyDictionary<string, string> environment, string workDir, string? logDir = null)
     {
         Directory.CreateDirectory(workDir);
         var start = new ProcessStartInfo("dotnet")
@@ -50,7 +54,8 @@ public sealed class SiloProcess : IAsyncDisposable
             start.Environment.Remove(key);
         foreach (var (key, value) in environment) start.Environment[key] = value;
 
-        var logPath = Path.Combine(workDir, $"{name}.log");
+        Directory.CreateDirectory(logDir ?? workDir);
+        var logPath = Path.Combine(logDir ?? workDir, $"{name}.log");
         var log = new StreamWriter(new FileStream(logPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite), Encoding.UTF8) { AutoFlush = true };
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
         var silo = new SiloProcess(name, ports, process, logPath, log);
@@ -63,9 +68,10 @@ public sealed class SiloProcess : IAsyncDisposable
     }
 
     /// <summary>Starts the silo and waits until /healthz answers 200 (its cluster has an active silo).</summary>
-    public static async Task<SiloProcess> StartAsync(string name, SiloPorts ports, IReadOnlyDictionary<string, string> environment, string workDir)
+    public static async Task<SiloProcess> StartAsync(string name, SiloPorts ports, IReadOnlyDictionary<string, string> environment, string workDir,
+        string? logDir = null)
     {
-        var silo = Launch(name, ports, environment, workDir);
+        var silo = Launch(name, ports, environment, workDir, logDir);
         try
         {
             await silo.WaitHealthyAsync(TimeSpan.FromSeconds(90));
