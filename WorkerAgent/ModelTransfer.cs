@@ -72,14 +72,15 @@ public sealed class ModelTransfer(IGrainFactory grains, string cacheDir, ILogger
         }
         var blob = grains.GetGrain<IBlobGrain>(hash);
         var watch = Stopwatch.StartNew();
-        var data = await HttpEndpoint(blob) is { } endpoint
+        // HTTP hashes while it receives, so the bytes are checked once, in parallel; the chunk path hashes at the end.
+        var (data, actual) = await HttpEndpoint(blob) is { } endpoint
             ? await TryHttp(() => DownloadHttp(endpoint, hash, progress, ct)) ?? await DownloadChunks(blob, hash, progress, ct)
             : await DownloadChunks(blob, hash, progress, ct);
         var partial = cached + ".part";
-        if (Hash(data) != hash)
+        if (actual != hash)
         {
             File.Delete(partial);
-            throw new InvalidDataException($"downloaded bytes do not hash to {hash}; discarded");
+            throw new InvalidDataException($"downloaded bytes hash to {actual}, not {hash}; discarded");
         }
         File.Move(partial, cached, overwrite: true);
         Downloads++;
@@ -93,20 +94,13 @@ public sealed class ModelTransfer(IGrainFactory grains, string cacheDir, ILogger
         if (bytes.Length == 0 || bytes.Length > BlobLimits.MaxBlobBytes)
             throw new ArgumentException($"blob size {bytes.Length} out of range");
         var hash = Hash(bytes);
-        // The cache copy (so this agent never downloads its own upload) is written while the bytes travel.
-        var caching = File.WriteAllBytesAsync(CachedPath(hash), bytes, ct);
-        try
-        {
-            var blob = grains.GetGrain<IBlobGrain>(hash);
-            if (await blob.GetInfo() is not null) return hash;
-            if (await HttpEndpoint(blob) is not { } endpoint || await TryHttp(() => UploadHttp(endpoint, hash, bytes, progress, ct)) is null)
-                await UploadChunks(blob, bytes, progress, ct);
-            return hash;
-        }
-        finally
-        {
-            await caching;
-        }
+        // No cache copy: what an agent uploads (its updates) is what it never downloads, and a 100 MB copy would cost as
+        // much disk time as the silo's own store.
+        var blob = grains.GetGrain<IBlobGrain>(hash);
+        if (await blob.GetInfo() is not null) return hash;
+        if (await HttpEndpoint(blob) is not { } endpoint || await TryHttp(() => UploadHttp(endpoint, hash, bytes, progress, ct)) is null)
+            await UploadChunks(blob, bytes, progress, ct);
+        return hash;
     }
 
     public static string Hash(ReadOnlySpan<byte> bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
@@ -161,7 +155,11 @@ public sealed class ModelTransfer(IGrainFactory grains, string cacheDir, ILogger
         }
     }
 
-    private async Task<byte[]> DownloadHttp(Endpoint endpoint, string hash, IProgress<double>? progress, CancellationToken ct)
+    /// <summary>
+    /// One GET (resumed with Range after the bytes in the .part file) into the blob's array. Each block is written to the
+    /// .part file as it arrives while a second thread hashes it, so the check against the key overlaps the transfer.
+    /// </summary>
+    private async Task<Downloaded> DownloadHttp(Endpoint endpoint, string hash, IProgress<double>? progress, CancellationToken ct)
     {
         var partial = CachedPath(hash) + ".part";
         await using var file = new FileStream(partial, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.Asynchronous);
@@ -186,7 +184,12 @@ public sealed class ModelTransfer(IGrainFactory grains, string cacheDir, ILogger
         if (length is <= 0 or > BlobLimits.MaxBlobBytes || offset > held)
             throw new InvalidDataException($"the blob endpoint sent an unusable answer (bytes from {offset} of {length}, {held} held)");
         var data = new byte[length];
-        if (offset > 0) await RandomAccess.ReadAsync(file.SafeFileHandle, data.AsMemory(0, (int)offset), 0, ct);
+        await using var hasher = new BlobHasher();
+        if (offset > 0)
+        {
+            await RandomAccess.ReadAsync(file.SafeFileHandle, data.AsMemory(0, (int)offset), 0, ct);
+            hasher.Append(data.AsMemory(0, (int)offset));
+        }
         file.SetLength(offset);
         await using var body = await response.Content.ReadAsStreamAsync(ct);
         var at = (int)offset;
@@ -196,16 +199,17 @@ public sealed class ModelTransfer(IGrainFactory grains, string cacheDir, ILogger
             var want = (int)Math.Min(Block, length - at);
             var read = await body.ReadAtLeastAsync(data.AsMemory(at, want), want, throwOnEndOfStream: false, ct);
             if (read < want) throw new IOException($"the download of {hash} ended at byte {at + read} of {length}");
+            hasher.Append(data.AsMemory(at, read));
             // Written before it is counted, so what a broken download counted is on disk for the resume.
             await RandomAccess.WriteAsync(file.SafeFileHandle, data.AsMemory(at, read), at, ct);
             at += read;
             BytesDownloaded += read;
             progress?.Report((double)at / length);
         }
-        return data;
+        return new Downloaded(data, await hasher.FinishAsync());
     }
 
-    private async Task<byte[]> DownloadChunks(IBlobGrain blob, string hash, IProgress<double>? progress, CancellationToken ct)
+    private async Task<Downloaded> DownloadChunks(IBlobGrain blob, string hash, IProgress<double>? progress, CancellationToken ct)
     {
         var info = await blob.GetInfo() ?? throw new InvalidOperationException($"the cluster has no blob {hash}");
         var partial = CachedPath(hash) + ".part";
@@ -225,7 +229,8 @@ public sealed class ModelTransfer(IGrainFactory grains, string cacheDir, ILogger
                 progress?.Report((i + 1.0) / info.ChunkCount);
             }
         }
-        return await File.ReadAllBytesAsync(partial, ct);
+        var data = await File.ReadAllBytesAsync(partial, ct);
+        return new Downloaded(data, Hash(data));
     }
 
     private async Task<string> UploadHttp(Endpoint endpoint, string hash, byte[] bytes, IProgress<double>? progress, CancellationToken ct)
@@ -282,6 +287,9 @@ public sealed class ModelTransfer(IGrainFactory grains, string cacheDir, ILogger
     }
 
     private sealed record UploadStatus(long Offset, bool Sealed);
+
+    /// <summary>A downloaded blob and the SHA-256 its bytes actually have (checked against the key by the caller).</summary>
+    private sealed record Downloaded(byte[] Data, string Hash);
 
     private static bool IsHash(string hash) => hash is { Length: 64 } && hash.All(char.IsAsciiHexDigitLower);
 }

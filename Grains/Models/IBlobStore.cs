@@ -76,6 +76,16 @@ public interface IBlobStore
             await destination.WriteAsync(chunk.AsMemory(from, to - from), ct);
         }
     }
+
+    /// <summary>
+    /// As <see cref="CopyToAsync(string, long, long, Stream, CancellationToken)"/>, into a pipe (the HTTP response's): a
+    /// store may read straight into the pipe's buffers and save a copy of every byte.
+    /// </summary>
+    async Task CopyToAsync(string hash, long offset, long count, System.IO.Pipelines.PipeWriter destination, CancellationToken ct)
+    {
+        await using var stream = destination.AsStream(leaveOpen: true);
+        await CopyToAsync(hash, offset, count, stream, ct);
+    }
 }
 
 /// <summary>The input checks every <see cref="IBlobStore"/> makes, so both stores refuse the same things the same way.</summary>

@@ -58,7 +58,7 @@ public static class BlobEndpoints
         if (range is not null) response.Headers.ContentRange = $"bytes {offset}-{offset + count - 1}/{info.Length}";
         if (HttpMethods.IsHead(http.Request.Method)) return;
         var watch = Stopwatch.StartNew();
-        await store.CopyToAsync(hash, offset, count, response.Body, http.RequestAborted);
+        await store.CopyToAsync(hash, offset, count, response.BodyWriter, http.RequestAborted);
         logs.CreateLogger("Regatta.Blobs").LogDebug("Served {Hash} [{Offset}, +{Count}) to {Remote} in {Ms} ms",
             hash[..12], offset, count, http.Connection.RemoteIpAddress, watch.ElapsedMilliseconds);
     }

@@ -2,8 +2,8 @@ using System.Diagnostics;
 using Regatta.Benchmarks;
 using Regatta.Benchmarks.Scenarios;
 
-// Usage: dotnet run -c Release --project tests/Benchmarks -- [--quick] [--no-cluster] [--out DIR]
-// --no-cluster skips the scenarios that start an in-process Orleans silo.
+// Usage: dotnet run -c Release --project tests/Benchmarks -- [--quick] [--no-cluster] [--only TEXT] [--out DIR]
+// --no-cluster skips the scenarios that start an in-process Orleans silo; --only runs the scenarios whose title contains TEXT.
 // Full mode writes docs/benchmarks.{md,json}; --quick (the CI smoke: small sizes, asserts nothing about speed)
 // writes TestResults/benchmarks-quick.{md,json} so a smoke run never overwrites the published figures.
 var quick = args.Contains("--quick");
@@ -13,10 +13,18 @@ if (outIndex >= 0 && outIndex + 1 >= args.Length)
     Console.Error.WriteLine("--out needs a directory");
     return 2;
 }
-var unknown = args.Where((a, i) => a is not "--quick" and not "--out" and not "--no-cluster" && !(outIndex >= 0 && i == outIndex + 1)).ToList();
+var onlyIndex = Array.IndexOf(args, "--only");
+if (onlyIndex >= 0 && onlyIndex + 1 >= args.Length)
+{
+    Console.Error.WriteLine("--only needs part of a scenario title, e.g. --only \"Weight transfer\"");
+    return 2;
+}
+var only = onlyIndex >= 0 ? args[onlyIndex + 1] : null;
+var unknown = args.Where((a, i) => a is not "--quick" and not "--out" and not "--no-cluster" and not "--only"
+    && !(outIndex >= 0 && i == outIndex + 1) && !(onlyIndex >= 0 && i == onlyIndex + 1)).ToList();
 if (unknown.Count > 0)
 {
-    Console.Error.WriteLine($"unknown argument(s): {string.Join(' ', unknown)}; usage: [--quick] [--no-cluster] [--out DIR]");
+    Console.Error.WriteLine($"unknown argument(s): {string.Join(' ', unknown)}; usage: [--quick] [--no-cluster] [--only TEXT] [--out DIR]");
     return 2;
 }
 
@@ -25,8 +33,9 @@ Console.Error.WriteLine("warning: Debug build; figures are meaningless. Run with
 #endif
 
 var root = RepoRoot();
-var outDir = outIndex >= 0 ? Path.GetFullPath(args[outIndex + 1]) : Path.Combine(root, quick ? "TestResults" : "docs");
-var name = quick ? "benchmarks-quick" : "benchmarks";
+// A partial (--only) run never overwrites the published figures either.
+var outDir = outIndex >= 0 ? Path.GetFullPath(args[outIndex + 1]) : Path.Combine(root, quick || only is not null ? "TestResults" : "docs");
+var name = (quick ? "benchmarks-quick" : "benchmarks") + (only is not null ? "-only" : "");
 
 const int M = 1 << 20;
 var repeats = quick ? 2 : 3;
@@ -44,6 +53,7 @@ Warmup.Run(TimeSpan.FromSeconds(quick ? 1 : 2));
 var crashed = 0;
 void Scenario(string title, Func<IEnumerable<BenchmarkResult>> run)
 {
+    if (only is not null && !title.Contains(only, StringComparison.OrdinalIgnoreCase)) return;
     Console.WriteLine($"[{total.Elapsed:mm\\:ss}] {title}");
     try
     {
@@ -62,10 +72,11 @@ void Scenario(string title, Func<IEnumerable<BenchmarkResult>> run)
 foreach (var p in fedAvgP)
 {
     // One set of distinct update buffers per P, shared by every K (64M floats are 256 MB a buffer).
-    var updates = new Updates(fedAvgK.Max(), p);
-    Scenario($"FedAvg throughput P={FedAvgScenario.Label(p)}", () => fedAvgK.SelectMany(k => FedAvgScenario.Run(updates.WithCount(k), repeats, numpy)).ToList());
-    Scenario($"FedAvg time breakdown P={FedAvgScenario.Label(p)}", () => FedAvgBreakdown.Run(updates.WithCount(fedAvgK[0]), repeats).ToList());
-    if (p == memoryP) Scenario("FedAvg round memory", () => MemoryScenario.Run(updates, [8, 64]).ToList());
+    // Lazy: an --only run that skips these scenarios allocates none of it.
+    var updates = new Lazy<Updates>(() => new Updates(fedAvgK.Max(), p));
+    Scenario($"FedAvg throughput P={FedAvgScenario.Label(p)}", () => fedAvgK.SelectMany(k => FedAvgScenario.Run(updates.Value.WithCount(k), repeats, numpy)).ToList());
+    Scenario($"FedAvg time breakdown P={FedAvgScenario.Label(p)}", () => FedAvgBreakdown.Run(updates.Value.WithCount(fedAvgK[0]), repeats).ToList());
+    if (p == memoryP) Scenario("FedAvg round memory", () => MemoryScenario.Run(updates.Value, [8, 64]).ToList());
 }
 Scenario("Agent training overhead", () => TrainingOverheadScenario.Run(root, quick ? 100 : 400, repeats).ToList());
 Scenario("Robust aggregation", () => RobustScenario.Run(robust.K, robust.P, repeats).ToList());

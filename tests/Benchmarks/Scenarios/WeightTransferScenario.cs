@@ -129,6 +129,7 @@ public static class WeightTransferScenario
         builder.Logging.ClearProviders().SetMinimumLevel(LogLevel.Error).AddConsole();
         builder.AddRegattaSilo();
         builder.AddRegattaApi();
+        builder.AddRegattaBlobs();
         var app = builder.Build();
         app.MapRegattaBlobs();
         await app.StartAsync();
