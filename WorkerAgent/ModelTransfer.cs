@@ -47,6 +47,7 @@ public sealed class ModelTransfer(IGrainFactory grains, string cacheDir, ILogger
     private readonly ModelTransferOptions _options = options ?? new ModelTransferOptions();
     private readonly HttpClient _http = options?.Handler is { } handler ? new HttpClient(handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan } : SharedHttp;
     private DateTimeOffset _httpRetryAfter = DateTimeOffset.MinValue;
+    private bool _staging = true;
 
     public int Downloads { get; private set; }
     public long BytesDownloaded { get; private set; }
@@ -88,14 +89,31 @@ public sealed class ModelTransfer(IGrainFactory grains, string cacheDir, ILogger
         return data;
     }
 
-    /// <summary>Uploads bytes (skipping what the silo already has) and returns their hash once the silo has sealed them.</summary>
+    /// <summary>
+    /// Uploads bytes and returns their hash once the silo has sealed them. Over HTTP the bytes first go out as a staged
+    /// upload while a second core hashes them here: the silo hashes what arrives and seals it only under the key this
+    /// agent computed, so both sides check every byte and neither waits for the other's hash. When staging is not
+    /// possible, the upload goes under its key (skipping what the silo already has, resuming what it holds), over HTTP
+    /// or in grain chunks.
+    /// </summary>
     public async Task<string> UploadAsync(byte[] bytes, IProgress<double>? progress, CancellationToken ct)
     {
         if (bytes.Length == 0 || bytes.Length > BlobLimits.MaxBlobBytes)
             throw new ArgumentException($"blob size {bytes.Length} out of range");
-        var hash = Hash(bytes);
         // No cache copy: what an agent uploads (its updates) is what it never downloads, and a 100 MB copy would cost as
         // much disk time as the silo's own store.
+        var hashing = Task.Run(() => Hash(bytes), ct);
+        try
+        {
+            if (_staging && await StagingEndpoint() is { } staging &&
+                await TryHttp(() => UploadStaged(staging, bytes, hashing, progress, ct)) is { } staged)
+                return staged;
+        }
+        finally
+        {
+            await hashing.ContinueWith(_ => { }, TaskScheduler.Default); // never leave the hash running past this call
+        }
+        var hash = await hashing;
         var blob = grains.GetGrain<IBlobGrain>(hash);
         if (await blob.GetInfo() is not null) return hash;
         if (await HttpEndpoint(blob) is not { } endpoint || await TryHttp(() => UploadHttp(endpoint, hash, bytes, progress, ct)) is null)
@@ -124,18 +142,18 @@ public sealed class ModelTransfer(IGrainFactory grains, string cacheDir, ILogger
     /// (a refusal there is the error the caller sees). An endpoint that cannot be reached or answers 5xx is left alone for
     /// a minute.
     /// </summary>
-    private async Task<T?> TryHttp<T>(Func<Task<T>> transfer) where T : class
+    private async Task<T?> TryHttp<T>(Func<Task<T>> transfer) where T : class?
     {
         try
         {
             var result = await transfer();
-            HttpTransfers++;
+            if (result is not null) HttpTransfers++;
             return result;
         }
         catch (Exception e) when (e is HttpRequestException or InvalidDataException)
         {
             var unreachable = e is HttpRequestException { StatusCode: null or >= HttpStatusCode.InternalServerError };
-            logger.LogWarning("Blob endpoint failed ({Error}); using grain calls {For}", e.Message, unreachable ? "for a minute" : "for this blob");
+            logger.LogWarning("Blob endpoint failed ({Error}); falling back {For}", e.Message, unreachable ? "to grain calls for a minute" : "for this blob");
             if (unreachable) _httpRetryAfter = DateTimeOffset.UtcNow.AddMinutes(1);
             return null;
         }
@@ -183,7 +201,8 @@ public sealed class ModelTransfer(IGrainFactory grains, string cacheDir, ILogger
             (offset, length) = (0, response.Content.Headers.ContentLength ?? throw new InvalidDataException("the blob endpoint sent no Content-Length"));
         if (length is <= 0 or > BlobLimits.MaxBlobBytes || offset > held)
             throw new InvalidDataException($"the blob endpoint sent an unusable answer (bytes from {offset} of {length}, {held} held)");
-        var data = new byte[length];
+        // Every byte is written below (from the .part file or the socket) before anyone sees the array: no zeroing first.
+        var data = GC.AllocateUninitializedArray<byte>((int)length);
         await using var hasher = new BlobHasher();
         if (offset > 0)
         {
@@ -231,6 +250,38 @@ public sealed class ModelTransfer(IGrainFactory grains, string cacheDir, ILogger
         }
         var data = await File.ReadAllBytesAsync(partial, ct);
         return new Downloaded(data, Hash(data));
+    }
+
+    /// <summary>An endpoint for a fresh staged upload: its id is random, and the ticket is granted for that id.</summary>
+    private Task<Endpoint?> StagingEndpoint() =>
+        HttpEndpoint(grains.GetGrain<IBlobGrain>(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32))));
+
+    /// <summary>
+    /// PUT /blobs/uploads/{id} with the whole body while <paramref name="hashing"/> runs, then POST .../seal?hash= with
+    /// this agent's own hash: the silo makes the blob readable only if the bytes it received hash to the same key (a
+    /// mismatch is refused, and the caller uploads again under the key). Null when the store cannot stage.
+    /// </summary>
+    private async Task<string?> UploadStaged(Endpoint endpoint, byte[] bytes, Task<string> hashing, IProgress<double>? progress, CancellationToken ct)
+    {
+        var url = $"{endpoint.BaseUrl}/blobs/uploads/{endpoint.Blob.GetPrimaryKeyString()}";
+        using (var put = await SendAsync(endpoint, () => new HttpRequestMessage(HttpMethod.Put, url)
+        {
+            Content = new ReadOnlyMemoryContent(bytes) { Headers = { ContentType = new MediaTypeHeaderValue("application/octet-stream") } },
+        }, ct))
+        {
+            if (put.StatusCode == HttpStatusCode.NotImplemented)
+            {
+                _staging = false; // this cluster's store takes uploads only under their key
+                return null;
+            }
+            await EnsureSuccess(put, "staged upload");
+        }
+        var hash = await hashing;
+        using (var seal = await SendAsync(endpoint, () => new HttpRequestMessage(HttpMethod.Post, $"{url}/seal?hash={hash}"), ct))
+            await EnsureSuccess(seal, "seal");
+        BytesUploaded += bytes.Length;
+        progress?.Report(1);
+        return hash;
     }
 
     private async Task<string> UploadHttp(Endpoint endpoint, string hash, byte[] bytes, IProgress<double>? progress, CancellationToken ct)

@@ -8,7 +8,7 @@ namespace Regatta.Grains.Models;
 /// Content-addressed blobs on the silo's disk: {dataDir}/blobs/ab/abcdef…. Uploads land in a partial file with a
 /// sidecar listing received chunks, so a broken transfer resumes; sealing checks the SHA-256 against the key.
 /// </summary>
-public sealed class BlobStore : IBlobStore
+public sealed partial class BlobStore : IBlobStore
 {
     /// <summary>Chunks of one upload in memory at once: the one being received and those the hasher has not reached yet.</summary>
     public const int UploadBuffers = 4;

@@ -36,6 +36,11 @@ public static class BlobEndpoints
             .Accepts<Stream>("application/octet-stream").Produces<BlobDto>(StatusCodes.Status201Created).Produces<BlobDto>()
             .Produces<UploadDto>(StatusCodes.Status202Accepted).Problems(400, 401, 409, 411, 413)
             .WithSummary("Upload a blob under its SHA-256, whole or (Content-Range) in parts; readable once complete and hash-checked");
+        blobs.MapPut("/uploads/{id}", Stage)
+            .Accepts<Stream>("application/octet-stream").Produces<StagedDto>(StatusCodes.Status202Accepted).Problems(400, 401, 409, 411, 413, 501)
+            .WithSummary("Upload a whole blob before knowing its key: answered with the SHA-256 the silo computed; readable only once sealed");
+        blobs.MapPost("/uploads/{id}/seal", SealStaged).Produces<BlobDto>(StatusCodes.Status201Created).Produces<BlobDto>()
+            .Problems(400, 401, 404, 501).WithSummary("Make a staged upload readable under ?hash=, the sender's own SHA-256 of the bytes; a mismatch discards it");
         blobs.MapGet("/{hash}/upload", UploadStatus).Produces<UploadDto>().Problems(400, 401, 413)
             .WithSummary("Where an upload of ?length= bytes resumes (a multiple of the chunk size)");
         return app;
@@ -99,6 +104,48 @@ public static class BlobEndpoints
         return TypedResults.Created($"/blobs/{hash}", BlobDto.Of(sealedInfo));
     }
 
+    /// <summary>
+    /// A staged upload: the sender streams the bytes while it hashes them itself on another core (rather than hashing
+    /// first), the silo hashes them as they arrive, and <see cref="SealStaged"/> makes them readable only under the key
+    /// the sender names, if the silo's hash agrees. Authorised like a blob whose key is the upload id.
+    /// </summary>
+    private static async Task<IResult> Stage(HttpContext http, string id, IBlobStore store, ILoggerFactory logs)
+    {
+        RequireUploadId(id);
+        var length = http.Request.ContentLength ?? throw new ApiProblemException(StatusCodes.Status411LengthRequired,
+            "Content-Length", "an upload must say its length", "length_required");
+        if (http.Request.Headers.ContentRange.Count > 0)
+            throw ApiProblemException.BadRequest("Content-Range", "a staged upload carries the whole blob; resume under the key with PUT /blobs/{hash}");
+        await BlobAuth.RequireAsync(http, id);
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = length;
+        string? hash;
+        try
+        {
+            hash = await store.StageAsync(id, length, http.Request.Body, http.RequestAborted);
+        }
+        catch (Exception e) when (e is BadHttpRequestException || (e is IOException or OperationCanceledException && http.RequestAborted.IsCancellationRequested))
+        {
+            logs.CreateLogger("Regatta.Blobs").LogInformation("Staged upload {Id} broke off: {Error}", id[..12], e.Message);
+            return Results.Empty;
+        }
+        if (hash is null)
+            throw ApiProblemException.BadRequest("body", $"the body ended before its {length} bytes; nothing was kept");
+        return TypedResults.Accepted((string?)null, new StagedDto(id, hash, length));
+    }
+
+    private static async Task<IResult> SealStaged(HttpContext http, string id, string? hash, IBlobStore store, ILoggerFactory logs)
+    {
+        RequireUploadId(id);
+        if (hash is null || !BlobStore.IsValidHash(hash))
+            throw ApiProblemException.BadRequest("hash", "?hash= must be the sender's own SHA-256 of the bytes, 64 lowercase hex characters");
+        await BlobAuth.RequireAsync(http, id);
+        var existed = await store.InfoAsync(hash) is not null;
+        var info = await store.SealStagedAsync(id, hash);
+        logs.CreateLogger("Regatta.Blobs").LogInformation("Sealed staged upload {Id} as blob {Hash} ({Bytes:N0} bytes) from {Remote}",
+            id[..12], hash[..12], info.Length, http.Connection.RemoteIpAddress);
+        return existed ? TypedResults.Ok(BlobDto.Of(info)) : TypedResults.Created($"/blobs/{hash}", BlobDto.Of(info));
+    }
+
     private static async Task<IResult> UploadStatus(HttpContext http, string hash, IBlobStore store)
     {
         RequireHash(hash);
@@ -158,8 +205,11 @@ public static class BlobEndpoints
                 "bad_hash" => new ApiProblemException(400, "hash", e.Message, e.Code),
                 "blob_too_large" => new ApiProblemException(413, "Content-Length", e.Message, e.Code),
                 "bad_offset" => new ApiProblemException(409, "Content-Range", e.Message, e.Code),
-                "upload_busy" => new ApiProblemException(409, "hash", e.Message, e.Code),
+                "upload_busy" => new ApiProblemException(409, http.Request.RouteValues.ContainsKey("id") ? "id" : "hash", e.Message, e.Code),
                 "hash_mismatch" => new ApiProblemException(400, "body", e.Message, e.Code),
+                "bad_upload_id" => new ApiProblemException(400, "id", e.Message, e.Code),
+                "unknown_upload" => new ApiProblemException(404, "id", e.Message, e.Code),
+                "staging_unsupported" => new ApiProblemException(501, "id", e.Message, e.Code),
                 "bad_range" => new ApiProblemException(416, "Range", e.Message, e.Code),
                 _ => new ApiProblemException(400, "request", e.Message, e.Code),
             };
@@ -179,6 +229,12 @@ public static class BlobEndpoints
             throw new ApiProblemException(StatusCodes.Status400BadRequest, "hash", "a blob key must be 64 lowercase hex characters (SHA-256)", "bad_hash");
     }
 
+    private static void RequireUploadId(string id)
+    {
+        if (!BlobStore.IsValidHash(id))
+            throw new ApiProblemException(StatusCodes.Status400BadRequest, "id", "an upload id must be 64 lowercase hex characters (random)", "bad_upload_id");
+    }
+
     private static ApiProblemException Unknown(string hash) => new(StatusCodes.Status404NotFound, "hash", $"blob {hash} is not stored", "unknown_blob");
 }
 
@@ -193,3 +249,9 @@ public sealed record UploadDto(
     [property: JsonPropertyName("length")] long Length,
     [property: JsonPropertyName("offset")] long Offset,
     [property: JsonPropertyName("sealed")] bool Sealed);
+
+/// <summary>A staged upload's bytes arrived: <see cref="Hash"/> is their SHA-256 as the silo computed it (not yet readable).</summary>
+public sealed record StagedDto(
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("hash")] string Hash,
+    [property: JsonPropertyName("length")] long Length);
