@@ -159,7 +159,7 @@ public static class BlobEndpoints
         return TypedResults.Ok(new UploadDto(hash, total, stored?.Length ?? await store.ResumeOffsetAsync(hash, total), stored is not null));
     }
 
-    /// <summary>The base URL handed out with tickets: Regatta:BlobUrl, else this silo's own HTTP address once it listens.</summary>
+    /// <summary>The base URL handed out with tickets: Regatta:BlobUrl, else this silo's own HTTP address once it listens (see <see cref="ChooseBaseUrl"/>).</summary>
     private static void AdvertiseBaseUrl(WebApplication app)
     {
         var plane = app.Services.GetRequiredService<BlobDataPlane>();
@@ -174,15 +174,31 @@ public static class BlobEndpoints
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-            // A wildcard binding (0.0.0.0, [::], *) names no host an agent could dial: then only Regatta:BlobUrl can say.
-            plane.BaseUrl = addresses.Select(a => Uri.TryCreate(a, UriKind.Absolute, out var u) ? u : null)
-                .FirstOrDefault(u => u is { Scheme: "http" or "https" } && u.Host is not ("0.0.0.0" or "[::]" or "::"))
-                ?.GetLeftPart(UriPartial.Authority);
-            if (plane.BaseUrl is null)
-                log.LogInformation("No blob URL to advertise (set {Setting}); agents move weights through grain calls", UrlSetting);
+            var advertised = app.Services.GetService<Microsoft.Extensions.Options.IOptions<Orleans.Configuration.EndpointOptions>>()?.Value.AdvertisedIPAddress;
+            plane.BaseUrl = ChooseBaseUrl(addresses, advertised);
+            if (plane.BaseUrl is null && addresses.Count == 0)
+                log.LogInformation("No HTTP listener (an in-memory server): agents move weights through grain calls unless they name {Setting}", UrlSetting);
+            else if (plane.BaseUrl is null)
+                log.LogWarning("No blob URL to advertise (HTTP listens on {Addresses}; set {Setting}): agents move weights through grain calls, several times slower",
+                    string.Join(", ", addresses), UrlSetting);
             else
-                log.LogInformation("Advertising blob data plane at {Url}", plane.BaseUrl);
+                log.LogInformation("Advertising blob data plane at {Url} (set {Setting} to override)", plane.BaseUrl, UrlSetting);
         });
+    }
+
+    /// <summary>
+    /// The URL agents can dial, from the addresses Kestrel listens on: the first http(s) one with a host; else, for a
+    /// wildcard binding (0.0.0.0, [::], +, *), its port at <paramref name="advertisedIp"/>, the address the silo advertises
+    /// to Orleans clients (Regatta:AdvertisedIp, or the host's first non-loopback address), which agents already reach.
+    /// </summary>
+    public static string? ChooseBaseUrl(IEnumerable<string> addresses, System.Net.IPAddress? advertisedIp)
+    {
+        var uris = addresses.Select(a => Uri.TryCreate(a.Replace("://+", "://0.0.0.0").Replace("://*", "://0.0.0.0"), UriKind.Absolute, out var u) ? u : null)
+            .OfType<Uri>().Where(u => u.Scheme is "http" or "https").ToList();
+        static bool Wildcard(Uri u) => u.Host is "0.0.0.0" or "[::]" or "::";
+        if (uris.FirstOrDefault(u => !Wildcard(u)) is { } specific) return specific.GetLeftPart(UriPartial.Authority);
+        if (advertisedIp is null || advertisedIp.Equals(System.Net.IPAddress.Any) || advertisedIp.Equals(System.Net.IPAddress.IPv6Any)) return null;
+        return uris.FirstOrDefault() is { } wildcard ? $"{wildcard.Scheme}://{new System.Net.IPEndPoint(advertisedIp, wildcard.Port)}" : null;
     }
 
     private static async ValueTask<object?> MapErrors(EndpointFilterInvocationContext context, EndpointFilterDelegate next)

@@ -314,3 +314,24 @@ public sealed class BlobEndpointTests(ApiSilo silo)
         public void Report(double value) => report(value);
     }
 }
+
+/// <summary>Which URL a silo hands out with blob tickets, from the addresses its Kestrel listens on.</summary>
+public sealed class BlobUrlTests
+{
+    [Theory]
+    [InlineData("http://127.0.0.1:5080", "10.0.0.5", "http://127.0.0.1:5080")] // a specific address is dialled as is
+    [InlineData("http://0.0.0.0:5080", "10.0.0.5", "http://10.0.0.5:5080")] // a wildcard: the silo's advertised IP
+    [InlineData("http://[::]:5081", "10.0.0.5", "http://10.0.0.5:5081")]
+    [InlineData("http://+:5082", "fd00::5", "http://[fd00::5]:5082")]
+    [InlineData("https://*:443", "10.0.0.5", "https://10.0.0.5:443")]
+    [InlineData("http://0.0.0.0:5080", null, null)] // nothing to dial: the silo warns and agents use grain calls
+    public void A_wildcard_binding_advertises_the_silos_own_address(string listening, string? advertisedIp, string? expected) =>
+        Assert.Equal(expected, Regatta.Silo.Blobs.BlobEndpoints.ChooseBaseUrl([listening], advertisedIp is null ? null : System.Net.IPAddress.Parse(advertisedIp)));
+
+    [Fact]
+    public void A_specific_address_wins_over_a_wildcard_and_none_gives_none()
+    {
+        Assert.Equal("http://10.1.2.3:6000", Regatta.Silo.Blobs.BlobEndpoints.ChooseBaseUrl(["http://0.0.0.0:5080", "http://10.1.2.3:6000"], System.Net.IPAddress.Loopback));
+        Assert.Null(Regatta.Silo.Blobs.BlobEndpoints.ChooseBaseUrl([], System.Net.IPAddress.Loopback));
+    }
+}
