@@ -7,6 +7,7 @@ builder.UseRegattaDefaults();
 builder.AddRegattaSilo();
 builder.AddRegattaApi();
 builder.AddRegattaDashboard();
+builder.AddRegattaBlobs();
 
 var app = builder.Build();
 app.MapRegattaHealth();

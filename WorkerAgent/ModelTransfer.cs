@@ -47,6 +47,7 @@ public sealed class ModelTransfer(IGrainFactory grains, string cacheDir, ILogger
     private readonly ModelTransferOptions _options = options ?? new ModelTransferOptions();
     private readonly HttpClient _http = options?.Handler is { } handler ? new HttpClient(handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan } : SharedHttp;
     private DateTimeOffset _httpRetryAfter = DateTimeOffset.MinValue;
+    private bool _staging = true;
 
     public int Downloads { get; private set; }
     public long BytesDownloaded { get; private set; }
@@ -72,14 +73,15 @@ public sealed class ModelTransfer(IGrainFactory grains, string cacheDir, ILogger
         }
         var blob = grains.GetGrain<IBlobGrain>(hash);
         var watch = Stopwatch.StartNew();
-        var data = await HttpEndpoint(blob) is { } endpoint
+        // HTTP hashes while it receives, so the bytes are checked once, in parallel; the chunk path hashes at the end.
+        var (data, actual) = await HttpEndpoint(blob) is { } endpoint
             ? await TryHttp(() => DownloadHttp(endpoint, hash, progress, ct)) ?? await DownloadChunks(blob, hash, progress, ct)
             : await DownloadChunks(blob, hash, progress, ct);
         var partial = cached + ".part";
-        if (Hash(data) != hash)
+        if (actual != hash)
         {
             File.Delete(partial);
-            throw new InvalidDataException($"downloaded bytes do not hash to {hash}; discarded");
+            throw new InvalidDataException($"downloaded bytes hash to {actual}, not {hash}; discarded");
         }
         File.Move(partial, cached, overwrite: true);
         Downloads++;
@@ -87,26 +89,36 @@ public sealed class ModelTransfer(IGrainFactory grains, string cacheDir, ILogger
         return data;
     }
 
-    /// <summary>Uploads bytes (skipping what the silo already has) and returns their hash once the silo has sealed them.</summary>
+    /// <summary>
+    /// Uploads bytes and returns their hash once the silo has sealed them. Over HTTP the bytes first go out as a staged
+    /// upload while a second core hashes them here: the silo hashes what arrives and seals it only under the key this
+    /// agent computed, so both sides check every byte and neither waits for the other's hash. When staging is not
+    /// possible, the upload goes under its key (skipping what the silo already has, resuming what it holds), over HTTP
+    /// or in grain chunks.
+    /// </summary>
     public async Task<string> UploadAsync(byte[] bytes, IProgress<double>? progress, CancellationToken ct)
     {
         if (bytes.Length == 0 || bytes.Length > BlobLimits.MaxBlobBytes)
             throw new ArgumentException($"blob size {bytes.Length} out of range");
-        var hash = Hash(bytes);
-        // The cache copy (so this agent never downloads its own upload) is written while the bytes travel.
-        var caching = File.WriteAllBytesAsync(CachedPath(hash), bytes, ct);
+        // No cache copy: what an agent uploads (its updates) is what it never downloads, and a 100 MB copy would cost as
+        // much disk time as the silo's own store.
+        var hashing = Task.Run(() => Hash(bytes), ct);
         try
         {
-            var blob = grains.GetGrain<IBlobGrain>(hash);
-            if (await blob.GetInfo() is not null) return hash;
-            if (await HttpEndpoint(blob) is not { } endpoint || await TryHttp(() => UploadHttp(endpoint, hash, bytes, progress, ct)) is null)
-                await UploadChunks(blob, bytes, progress, ct);
-            return hash;
+            if (_staging && await StagingEndpoint() is { } staging &&
+                await TryHttp(() => UploadStaged(staging, bytes, hashing, progress, ct)) is { } staged)
+                return staged;
         }
         finally
         {
-            await caching;
+            await hashing.ContinueWith(_ => { }, TaskScheduler.Default); // never leave the hash running past this call
         }
+        var hash = await hashing;
+        var blob = grains.GetGrain<IBlobGrain>(hash);
+        if (await blob.GetInfo() is not null) return hash;
+        if (await HttpEndpoint(blob) is not { } endpoint || await TryHttp(() => UploadHttp(endpoint, hash, bytes, progress, ct)) is null)
+            await UploadChunks(blob, bytes, progress, ct);
+        return hash;
     }
 
     public static string Hash(ReadOnlySpan<byte> bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
@@ -130,18 +142,18 @@ public sealed class ModelTransfer(IGrainFactory grains, string cacheDir, ILogger
     /// (a refusal there is the error the caller sees). An endpoint that cannot be reached or answers 5xx is left alone for
     /// a minute.
     /// </summary>
-    private async Task<T?> TryHttp<T>(Func<Task<T>> transfer) where T : class
+    private async Task<T?> TryHttp<T>(Func<Task<T>> transfer) where T : class?
     {
         try
         {
             var result = await transfer();
-            HttpTransfers++;
+            if (result is not null) HttpTransfers++;
             return result;
         }
         catch (Exception e) when (e is HttpRequestException or InvalidDataException)
         {
             var unreachable = e is HttpRequestException { StatusCode: null or >= HttpStatusCode.InternalServerError };
-            logger.LogWarning("Blob endpoint failed ({Error}); using grain calls {For}", e.Message, unreachable ? "for a minute" : "for this blob");
+            logger.LogWarning("Blob endpoint failed ({Error}); falling back {For}", e.Message, unreachable ? "to grain calls for a minute" : "for this blob");
             if (unreachable) _httpRetryAfter = DateTimeOffset.UtcNow.AddMinutes(1);
             return null;
         }
@@ -161,7 +173,11 @@ public sealed class ModelTransfer(IGrainFactory grains, string cacheDir, ILogger
         }
     }
 
-    private async Task<byte[]> DownloadHttp(Endpoint endpoint, string hash, IProgress<double>? progress, CancellationToken ct)
+    /// <summary>
+    /// One GET (resumed with Range after the bytes in the .part file) into the blob's array. Each block is written to the
+    /// .part file as it arrives while a second thread hashes it, so the check against the key overlaps the transfer.
+    /// </summary>
+    private async Task<Downloaded> DownloadHttp(Endpoint endpoint, string hash, IProgress<double>? progress, CancellationToken ct)
     {
         var partial = CachedPath(hash) + ".part";
         await using var file = new FileStream(partial, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.Asynchronous);
@@ -185,8 +201,14 @@ public sealed class ModelTransfer(IGrainFactory grains, string cacheDir, ILogger
             (offset, length) = (0, response.Content.Headers.ContentLength ?? throw new InvalidDataException("the blob endpoint sent no Content-Length"));
         if (length is <= 0 or > BlobLimits.MaxBlobBytes || offset > held)
             throw new InvalidDataException($"the blob endpoint sent an unusable answer (bytes from {offset} of {length}, {held} held)");
-        var data = new byte[length];
-        if (offset > 0) await RandomAccess.ReadAsync(file.SafeFileHandle, data.AsMemory(0, (int)offset), 0, ct);
+        // Every byte is written below (from the .part file or the socket) before anyone sees the array: no zeroing first.
+        var data = GC.AllocateUninitializedArray<byte>((int)length);
+        await using var hasher = new BlobHasher();
+        if (offset > 0)
+        {
+            await RandomAccess.ReadAsync(file.SafeFileHandle, data.AsMemory(0, (int)offset), 0, ct);
+            hasher.Append(data.AsMemory(0, (int)offset));
+        }
         file.SetLength(offset);
         await using var body = await response.Content.ReadAsStreamAsync(ct);
         var at = (int)offset;
@@ -196,16 +218,17 @@ public sealed class ModelTransfer(IGrainFactory grains, string cacheDir, ILogger
             var want = (int)Math.Min(Block, length - at);
             var read = await body.ReadAtLeastAsync(data.AsMemory(at, want), want, throwOnEndOfStream: false, ct);
             if (read < want) throw new IOException($"the download of {hash} ended at byte {at + read} of {length}");
+            hasher.Append(data.AsMemory(at, read));
             // Written before it is counted, so what a broken download counted is on disk for the resume.
             await RandomAccess.WriteAsync(file.SafeFileHandle, data.AsMemory(at, read), at, ct);
             at += read;
             BytesDownloaded += read;
             progress?.Report((double)at / length);
         }
-        return data;
+        return new Downloaded(data, await hasher.FinishAsync());
     }
 
-    private async Task<byte[]> DownloadChunks(IBlobGrain blob, string hash, IProgress<double>? progress, CancellationToken ct)
+    private async Task<Downloaded> DownloadChunks(IBlobGrain blob, string hash, IProgress<double>? progress, CancellationToken ct)
     {
         var info = await blob.GetInfo() ?? throw new InvalidOperationException($"the cluster has no blob {hash}");
         var partial = CachedPath(hash) + ".part";
@@ -225,7 +248,40 @@ public sealed class ModelTransfer(IGrainFactory grains, string cacheDir, ILogger
                 progress?.Report((i + 1.0) / info.ChunkCount);
             }
         }
-        return await File.ReadAllBytesAsync(partial, ct);
+        var data = await File.ReadAllBytesAsync(partial, ct);
+        return new Downloaded(data, Hash(data));
+    }
+
+    /// <summary>An endpoint for a fresh staged upload: its id is random, and the ticket is granted for that id.</summary>
+    private Task<Endpoint?> StagingEndpoint() =>
+        HttpEndpoint(grains.GetGrain<IBlobGrain>(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32))));
+
+    /// <summary>
+    /// PUT /blobs/uploads/{id} with the whole body while <paramref name="hashing"/> runs, then POST .../seal?hash= with
+    /// this agent's own hash: the silo makes the blob readable only if the bytes it received hash to the same key (a
+    /// mismatch is refused, and the caller uploads again under the key). Null when the store cannot stage.
+    /// </summary>
+    private async Task<string?> UploadStaged(Endpoint endpoint, byte[] bytes, Task<string> hashing, IProgress<double>? progress, CancellationToken ct)
+    {
+        var url = $"{endpoint.BaseUrl}/blobs/uploads/{endpoint.Blob.GetPrimaryKeyString()}";
+        using (var put = await SendAsync(endpoint, () => new HttpRequestMessage(HttpMethod.Put, url)
+        {
+            Content = new ReadOnlyMemoryContent(bytes) { Headers = { ContentType = new MediaTypeHeaderValue("application/octet-stream") } },
+        }, ct))
+        {
+            if (put.StatusCode == HttpStatusCode.NotImplemented)
+            {
+                _staging = false; // this cluster's store takes uploads only under their key
+                return null;
+            }
+            await EnsureSuccess(put, "staged upload");
+        }
+        var hash = await hashing;
+        using (var seal = await SendAsync(endpoint, () => new HttpRequestMessage(HttpMethod.Post, $"{url}/seal?hash={hash}"), ct))
+            await EnsureSuccess(seal, "seal");
+        BytesUploaded += bytes.Length;
+        progress?.Report(1);
+        return hash;
     }
 
     private async Task<string> UploadHttp(Endpoint endpoint, string hash, byte[] bytes, IProgress<double>? progress, CancellationToken ct)
@@ -282,6 +338,9 @@ public sealed class ModelTransfer(IGrainFactory grains, string cacheDir, ILogger
     }
 
     private sealed record UploadStatus(long Offset, bool Sealed);
+
+    /// <summary>A downloaded blob and the SHA-256 its bytes actually have (checked against the key by the caller).</summary>
+    private sealed record Downloaded(byte[] Data, string Hash);
 
     private static bool IsHash(string hash) => hash is { Length: 64 } && hash.All(char.IsAsciiHexDigitLower);
 }

@@ -8,8 +8,11 @@ namespace Regatta.Grains.Models;
 /// Content-addressed blobs on the silo's disk: {dataDir}/blobs/ab/abcdef…. Uploads land in a partial file with a
 /// sidecar listing received chunks, so a broken transfer resumes; sealing checks the SHA-256 against the key.
 /// </summary>
-public sealed class BlobStore : IBlobStore
+public sealed partial class BlobStore : IBlobStore
 {
+    /// <summary>Chunks of one upload in memory at once: the one being received and those the hasher has not reached yet.</summary>
+    public const int UploadBuffers = 4;
+
     private readonly string _root;
 
     public BlobStore(IOptions<CoordinatorOptions> options)
@@ -117,8 +120,9 @@ public sealed class BlobStore : IBlobStore
     }
 
     /// <summary>
-    /// The HTTP upload path: streams the body into the partial file and hashes it on the way (after re-hashing the part
-    /// already held when resuming), so sealing needs no second read. Chunks are recorded in the sidecar once written.
+    /// The HTTP upload path: streams the body into the partial file while a second thread hashes what was written (after
+    /// the part already held when resuming, re-read from disk), so the SHA-256 overlaps the transfer and sealing needs no
+    /// second read. Chunks are recorded in the sidecar once written. At most <see cref="UploadBuffers"/> chunks in memory.
     /// </summary>
     public async Task<BlobInfo?> WriteAsync(string hash, long totalLength, long offset, Stream body, CancellationToken ct)
     {
@@ -129,9 +133,8 @@ public sealed class BlobStore : IBlobStore
         while (held < count - 1 && received.Contains(held)) held++;
         BlobRules.RequireOffset(offset, (long)held * BlobLimits.ChunkSize);
         var (partial, sidecar) = PartialPaths(hash);
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(BlobLimits.ChunkSize);
-        try
+        string actual;
+        await using (var hasher = new BlobHasher(UploadBuffers))
         {
             await using (var file = OpenPartial(partial))
             await using (var chunks = new FileStream(sidecar, FileMode.Append, FileAccess.Write, FileShare.Read, 1))
@@ -141,28 +144,26 @@ public sealed class BlobStore : IBlobStore
                 {
                     // Resuming: the held prefix is hashed from disk, so the digest still covers every byte in order.
                     var n = (int)Math.Min(BlobLimits.ChunkSize, offset - at);
+                    var buffer = await hasher.RentAsync(ct);
                     await RandomAccess.ReadAsync(file.SafeFileHandle, buffer.AsMemory(0, n), at, ct);
-                    sha.AppendData(buffer, 0, n);
+                    hasher.AppendRented(buffer, n);
                 }
                 for (var index = (int)(offset / BlobLimits.ChunkSize); index < count; index++)
                 {
                     var at = (long)index * BlobLimits.ChunkSize;
                     var expected = (int)Math.Min(BlobLimits.ChunkSize, totalLength - at);
+                    var buffer = await hasher.RentAsync(ct);
                     var read = await body.ReadAtLeastAsync(buffer.AsMemory(0, expected), expected, throwOnEndOfStream: false, ct);
                     // A body that ended early is a broken upload: whole chunks are kept, a torn one is written again on resume.
                     if (read < expected) return null;
                     await RandomAccess.WriteAsync(file.SafeFileHandle, buffer.AsMemory(0, expected), at, ct);
-                    sha.AppendData(buffer, 0, expected);
+                    hasher.AppendRented(buffer, expected);
                     await chunks.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"{totalLength}:{index}\n"), ct);
                 }
                 await BlobRules.RequireEnd(body, totalLength, ct);
             }
+            actual = await hasher.FinishAsync();
         }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
-        }
-        var actual = Convert.ToHexStringLower(sha.GetHashAndReset());
         if (actual != hash)
         {
             File.Delete(partial);
@@ -195,6 +196,25 @@ public sealed class BlobStore : IBlobStore
         finally
         {
             System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Reads the file straight into the pipe's buffers (the HTTP response's), so each byte is copied once on its way out.</summary>
+    public async Task CopyToAsync(string hash, long offset, long count, System.IO.Pipelines.PipeWriter destination, CancellationToken ct)
+    {
+        var info = Info(hash) ?? throw BlobRules.Unknown(hash);
+        BlobRules.RequireRange(info, offset, count);
+        using var handle = File.OpenHandle(PathOf(hash), FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.Asynchronous);
+        for (var at = offset; at < offset + count;)
+        {
+            var memory = destination.GetMemory(64 * 1024); // a whole buffer of the transport's pool (see BlobTransport)
+            var want = (int)Math.Min(memory.Length, offset + count - at);
+            var n = await RandomAccess.ReadAsync(handle, memory[..want], at, ct);
+            if (n == 0) throw new InvalidDataException($"blob {hash} ends at {at}, before its recorded length {info.Length}");
+            destination.Advance(n);
+            at += n;
+            var flush = await destination.FlushAsync(ct);
+            if (flush.IsCanceled || flush.IsCompleted) throw new OperationCanceledException("the client stopped reading");
         }
     }
 

@@ -76,6 +76,33 @@ public interface IBlobStore
             await destination.WriteAsync(chunk.AsMemory(from, to - from), ct);
         }
     }
+
+    /// <summary>
+    /// Receives a whole blob whose key the sender does not know yet (it hashes the same bytes while they travel), under
+    /// <paramref name="uploadId"/> (64 lowercase hex characters the sender picks at random), and returns their SHA-256.
+    /// Nothing is readable until <see cref="SealStagedAsync"/> names the same key. Null when the body ended early: the
+    /// staged bytes are discarded (a staged upload does not resume; the sender then uploads under the key).
+    /// Stores that cannot stage refuse with "staging_unsupported".
+    /// </summary>
+    Task<string?> StageAsync(string uploadId, long totalLength, Stream body, CancellationToken ct) =>
+        throw new RegattaException("staging_unsupported", "this store takes uploads only under their key: PUT /blobs/{hash}");
+
+    /// <summary>
+    /// Makes a staged upload readable under <paramref name="hash"/> if its bytes hash to it; a mismatch discards it.
+    /// Already stored: the staged copy is dropped and the stored blob returned.
+    /// </summary>
+    Task<BlobInfo> SealStagedAsync(string uploadId, string hash) =>
+        throw new RegattaException("staging_unsupported", "this store takes uploads only under their key: PUT /blobs/{hash}");
+
+    /// <summary>
+    /// As <see cref="CopyToAsync(string, long, long, Stream, CancellationToken)"/>, into a pipe (the HTTP response's): a
+    /// store may read straight into the pipe's buffers and save a copy of every byte.
+    /// </summary>
+    async Task CopyToAsync(string hash, long offset, long count, System.IO.Pipelines.PipeWriter destination, CancellationToken ct)
+    {
+        await using var stream = destination.AsStream(leaveOpen: true);
+        await CopyToAsync(hash, offset, count, stream, ct);
+    }
 }
 
 /// <summary>The input checks every <see cref="IBlobStore"/> makes, so both stores refuse the same things the same way.</summary>

@@ -36,6 +36,11 @@ public static class BlobEndpoints
             .Accepts<Stream>("application/octet-stream").Produces<BlobDto>(StatusCodes.Status201Created).Produces<BlobDto>()
             .Produces<UploadDto>(StatusCodes.Status202Accepted).Problems(400, 401, 409, 411, 413)
             .WithSummary("Upload a blob under its SHA-256, whole or (Content-Range) in parts; readable once complete and hash-checked");
+        blobs.MapPut("/uploads/{id}", Stage)
+            .Accepts<Stream>("application/octet-stream").Produces<StagedDto>(StatusCodes.Status202Accepted).Problems(400, 401, 409, 411, 413, 501)
+            .WithSummary("Upload a whole blob before knowing its key: answered with the SHA-256 the silo computed; readable only once sealed");
+        blobs.MapPost("/uploads/{id}/seal", SealStaged).Produces<BlobDto>(StatusCodes.Status201Created).Produces<BlobDto>()
+            .Problems(400, 401, 404, 501).WithSummary("Make a staged upload readable under ?hash=, the sender's own SHA-256 of the bytes; a mismatch discards it");
         blobs.MapGet("/{hash}/upload", UploadStatus).Produces<UploadDto>().Problems(400, 401, 413)
             .WithSummary("Where an upload of ?length= bytes resumes (a multiple of the chunk size)");
         return app;
@@ -58,7 +63,7 @@ public static class BlobEndpoints
         if (range is not null) response.Headers.ContentRange = $"bytes {offset}-{offset + count - 1}/{info.Length}";
         if (HttpMethods.IsHead(http.Request.Method)) return;
         var watch = Stopwatch.StartNew();
-        await store.CopyToAsync(hash, offset, count, response.Body, http.RequestAborted);
+        await store.CopyToAsync(hash, offset, count, response.BodyWriter, http.RequestAborted);
         logs.CreateLogger("Regatta.Blobs").LogDebug("Served {Hash} [{Offset}, +{Count}) to {Remote} in {Ms} ms",
             hash[..12], offset, count, http.Connection.RemoteIpAddress, watch.ElapsedMilliseconds);
     }
@@ -99,6 +104,48 @@ public static class BlobEndpoints
         return TypedResults.Created($"/blobs/{hash}", BlobDto.Of(sealedInfo));
     }
 
+    /// <summary>
+    /// A staged upload: the sender streams the bytes while it hashes them itself on another core (rather than hashing
+    /// first), the silo hashes them as they arrive, and <see cref="SealStaged"/> makes them readable only under the key
+    /// the sender names, if the silo's hash agrees. Authorised like a blob whose key is the upload id.
+    /// </summary>
+    private static async Task<IResult> Stage(HttpContext http, string id, IBlobStore store, ILoggerFactory logs)
+    {
+        RequireUploadId(id);
+        var length = http.Request.ContentLength ?? throw new ApiProblemException(StatusCodes.Status411LengthRequired,
+            "Content-Length", "an upload must say its length", "length_required");
+        if (http.Request.Headers.ContentRange.Count > 0)
+            throw ApiProblemException.BadRequest("Content-Range", "a staged upload carries the whole blob; resume under the key with PUT /blobs/{hash}");
+        await BlobAuth.RequireAsync(http, id);
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = length;
+        string? hash;
+        try
+        {
+            hash = await store.StageAsync(id, length, http.Request.Body, http.RequestAborted);
+        }
+        catch (Exception e) when (e is BadHttpRequestException || (e is IOException or OperationCanceledException && http.RequestAborted.IsCancellationRequested))
+        {
+            logs.CreateLogger("Regatta.Blobs").LogInformation("Staged upload {Id} broke off: {Error}", id[..12], e.Message);
+            return Results.Empty;
+        }
+        if (hash is null)
+            throw ApiProblemException.BadRequest("body", $"the body ended before its {length} bytes; nothing was kept");
+        return TypedResults.Accepted((string?)null, new StagedDto(id, hash, length));
+    }
+
+    private static async Task<IResult> SealStaged(HttpContext http, string id, string? hash, IBlobStore store, ILoggerFactory logs)
+    {
+        RequireUploadId(id);
+        if (hash is null || !BlobStore.IsValidHash(hash))
+            throw ApiProblemException.BadRequest("hash", "?hash= must be the sender's own SHA-256 of the bytes, 64 lowercase hex characters");
+        await BlobAuth.RequireAsync(http, id);
+        var existed = await store.InfoAsync(hash) is not null;
+        var info = await store.SealStagedAsync(id, hash);
+        logs.CreateLogger("Regatta.Blobs").LogInformation("Sealed staged upload {Id} as blob {Hash} ({Bytes:N0} bytes) from {Remote}",
+            id[..12], hash[..12], info.Length, http.Connection.RemoteIpAddress);
+        return existed ? TypedResults.Ok(BlobDto.Of(info)) : TypedResults.Created($"/blobs/{hash}", BlobDto.Of(info));
+    }
+
     private static async Task<IResult> UploadStatus(HttpContext http, string hash, IBlobStore store)
     {
         RequireHash(hash);
@@ -112,7 +159,7 @@ public static class BlobEndpoints
         return TypedResults.Ok(new UploadDto(hash, total, stored?.Length ?? await store.ResumeOffsetAsync(hash, total), stored is not null));
     }
 
-    /// <summary>The base URL handed out with tickets: Regatta:BlobUrl, else this silo's own HTTP address once it listens.</summary>
+    /// <summary>The base URL handed out with tickets: Regatta:BlobUrl, else this silo's own HTTP address once it listens (see <see cref="ChooseBaseUrl"/>).</summary>
     private static void AdvertiseBaseUrl(WebApplication app)
     {
         var plane = app.Services.GetRequiredService<BlobDataPlane>();
@@ -127,15 +174,31 @@ public static class BlobEndpoints
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-            // A wildcard binding (0.0.0.0, [::], *) names no host an agent could dial: then only Regatta:BlobUrl can say.
-            plane.BaseUrl = addresses.Select(a => Uri.TryCreate(a, UriKind.Absolute, out var u) ? u : null)
-                .FirstOrDefault(u => u is { Scheme: "http" or "https" } && u.Host is not ("0.0.0.0" or "[::]" or "::"))
-                ?.GetLeftPart(UriPartial.Authority);
-            if (plane.BaseUrl is null)
-                log.LogInformation("No blob URL to advertise (set {Setting}); agents move weights through grain calls", UrlSetting);
+            var advertised = app.Services.GetService<Microsoft.Extensions.Options.IOptions<Orleans.Configuration.EndpointOptions>>()?.Value.AdvertisedIPAddress;
+            plane.BaseUrl = ChooseBaseUrl(addresses, advertised);
+            if (plane.BaseUrl is null && addresses.Count == 0)
+                log.LogInformation("No HTTP listener (an in-memory server): agents move weights through grain calls unless they name {Setting}", UrlSetting);
+            else if (plane.BaseUrl is null)
+                log.LogWarning("No blob URL to advertise (HTTP listens on {Addresses}; set {Setting}): agents move weights through grain calls, several times slower",
+                    string.Join(", ", addresses), UrlSetting);
             else
-                log.LogInformation("Advertising blob data plane at {Url}", plane.BaseUrl);
+                log.LogInformation("Advertising blob data plane at {Url} (set {Setting} to override)", plane.BaseUrl, UrlSetting);
         });
+    }
+
+    /// <summary>
+    /// The URL agents can dial, from the addresses Kestrel listens on: the first http(s) one with a host; else, for a
+    /// wildcard binding (0.0.0.0, [::], +, *), its port at <paramref name="advertisedIp"/>, the address the silo advertises
+    /// to Orleans clients (Regatta:AdvertisedIp, or the host's first non-loopback address), which agents already reach.
+    /// </summary>
+    public static string? ChooseBaseUrl(IEnumerable<string> addresses, System.Net.IPAddress? advertisedIp)
+    {
+        var uris = addresses.Select(a => Uri.TryCreate(a.Replace("://+", "://0.0.0.0").Replace("://*", "://0.0.0.0"), UriKind.Absolute, out var u) ? u : null)
+            .OfType<Uri>().Where(u => u.Scheme is "http" or "https").ToList();
+        static bool Wildcard(Uri u) => u.Host is "0.0.0.0" or "[::]" or "::";
+        if (uris.FirstOrDefault(u => !Wildcard(u)) is { } specific) return specific.GetLeftPart(UriPartial.Authority);
+        if (advertisedIp is null || advertisedIp.Equals(System.Net.IPAddress.Any) || advertisedIp.Equals(System.Net.IPAddress.IPv6Any)) return null;
+        return uris.FirstOrDefault() is { } wildcard ? $"{wildcard.Scheme}://{new System.Net.IPEndPoint(advertisedIp, wildcard.Port)}" : null;
     }
 
     private static async ValueTask<object?> MapErrors(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
@@ -158,8 +221,11 @@ public static class BlobEndpoints
                 "bad_hash" => new ApiProblemException(400, "hash", e.Message, e.Code),
                 "blob_too_large" => new ApiProblemException(413, "Content-Length", e.Message, e.Code),
                 "bad_offset" => new ApiProblemException(409, "Content-Range", e.Message, e.Code),
-                "upload_busy" => new ApiProblemException(409, "hash", e.Message, e.Code),
+                "upload_busy" => new ApiProblemException(409, http.Request.RouteValues.ContainsKey("id") ? "id" : "hash", e.Message, e.Code),
                 "hash_mismatch" => new ApiProblemException(400, "body", e.Message, e.Code),
+                "bad_upload_id" => new ApiProblemException(400, "id", e.Message, e.Code),
+                "unknown_upload" => new ApiProblemException(404, "id", e.Message, e.Code),
+                "staging_unsupported" => new ApiProblemException(501, "id", e.Message, e.Code),
                 "bad_range" => new ApiProblemException(416, "Range", e.Message, e.Code),
                 _ => new ApiProblemException(400, "request", e.Message, e.Code),
             };
@@ -179,6 +245,12 @@ public static class BlobEndpoints
             throw new ApiProblemException(StatusCodes.Status400BadRequest, "hash", "a blob key must be 64 lowercase hex characters (SHA-256)", "bad_hash");
     }
 
+    private static void RequireUploadId(string id)
+    {
+        if (!BlobStore.IsValidHash(id))
+            throw new ApiProblemException(StatusCodes.Status400BadRequest, "id", "an upload id must be 64 lowercase hex characters (random)", "bad_upload_id");
+    }
+
     private static ApiProblemException Unknown(string hash) => new(StatusCodes.Status404NotFound, "hash", $"blob {hash} is not stored", "unknown_blob");
 }
 
@@ -193,3 +265,9 @@ public sealed record UploadDto(
     [property: JsonPropertyName("length")] long Length,
     [property: JsonPropertyName("offset")] long Offset,
     [property: JsonPropertyName("sealed")] bool Sealed);
+
+/// <summary>A staged upload's bytes arrived: <see cref="Hash"/> is their SHA-256 as the silo computed it (not yet readable).</summary>
+public sealed record StagedDto(
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("hash")] string Hash,
+    [property: JsonPropertyName("length")] long Length);

@@ -104,6 +104,69 @@ public sealed class BlobEndpointTests(ApiSilo silo)
         Assert.Empty(Directory.EnumerateFiles(Path.Combine(silo.DataDir, "blobs", "partial"), otherHash + "*"));
     }
 
+    private static string UploadId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+
+    [Fact]
+    public async Task A_staged_upload_is_readable_only_once_sealed_under_the_hash_the_silo_computed()
+    {
+        var (bytes, hash) = Blob(3 * Chunk + 321, 11);
+        var (_, otherHash) = Blob(100, 12);
+
+        // The silo tells what the bytes hash to; nothing is readable yet.
+        var wrongId = UploadId();
+        var staged = await _admin.PutAsync($"/blobs/uploads/{wrongId}", Body(bytes)).Expect(HttpStatusCode.Accepted);
+        Assert.Equal((wrongId, hash, (long)bytes.Length), (staged.Str("id"), staged.Str("hash"), staged.Long("length")));
+        await _admin.GetAsync($"/blobs/{hash}").Problem(404, "hash");
+
+        // A seal naming another key is refused and discards the upload: neither key shows anything.
+        Assert.Contains("upload discarded", await _admin.PostAsync($"/blobs/uploads/{wrongId}/seal?hash={otherHash}", null).Problem(400, "body"));
+        await _admin.PostAsync($"/blobs/uploads/{wrongId}/seal?hash={hash}", null).Problem(404, "id");
+        await _admin.GetAsync($"/blobs/{hash}").Problem(404, "hash");
+        await _admin.GetAsync($"/blobs/{otherHash}").Problem(404, "hash");
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(silo.DataDir, "blobs", "partial"), wrongId + "*"));
+
+        var id = UploadId();
+        await _admin.PutAsync($"/blobs/uploads/{id}", Body(bytes)).Expect(HttpStatusCode.Accepted);
+        await _admin.PutAsync($"/blobs/uploads/{id}", Body(bytes)).Problem(409, "id"); // one body per upload id
+        var created = await _admin.PostAsync($"/blobs/uploads/{id}/seal?hash={hash}", null).Expect(HttpStatusCode.Created);
+        Assert.Equal((hash, (long)bytes.Length), (created.Str("hash"), created.Long("length")));
+        using (var whole = await _admin.GetAsync($"/blobs/{hash}"))
+            Assert.Equal(bytes, await whole.Content.ReadAsByteArrayAsync());
+
+        // The same bytes staged again: sealing finds them stored and drops the copy.
+        var again = UploadId();
+        await _admin.PutAsync($"/blobs/uploads/{again}", Body(bytes)).Expect(HttpStatusCode.Accepted);
+        await _admin.PostAsync($"/blobs/uploads/{again}/seal?hash={hash}", null).Expect();
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(silo.DataDir, "blobs", "partial"), again + "*"));
+    }
+
+    [Fact]
+    public async Task A_staged_body_cut_short_leaves_nothing_and_bad_staging_requests_name_the_field()
+    {
+        var (bytes, hash) = Blob(2 * Chunk + 5, 13);
+        var id = UploadId();
+        var cut = Body(bytes, 0, 2 * Chunk);
+        cut.Headers.ContentLength = bytes.Length; // says more than it carries
+
+        await _admin.PutAsync($"/blobs/uploads/{id}", cut).Problem(400, "body");
+
+        await _admin.PostAsync($"/blobs/uploads/{id}/seal?hash={hash}", null).Problem(404, "id");
+        await _admin.GetAsync($"/blobs/{hash}").Problem(404, "hash");
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(silo.DataDir, "blobs", "partial"), id + "*"));
+
+        await _admin.PutAsync("/blobs/uploads/not-random", Body(bytes)).Problem(400, "id");
+        await _admin.PutAsync($"/blobs/uploads/{id}", Body(bytes, 0, null, bytes.Length)).Problem(400, "Content-Range");
+        await _admin.PutAsync($"/blobs/uploads/{id}", Body([])).Problem(413, "Content-Length");
+        await _admin.PostAsync($"/blobs/uploads/{id}/seal", null).Problem(400, "hash");
+        await _admin.PostAsync($"/blobs/uploads/{id}/seal?hash=XYZ", null).Problem(400, "hash");
+        using var anonymous = silo.Anonymous();
+        await anonymous.PutAsync($"/blobs/uploads/{id}", Body(bytes)).Problem(401, "Authorization");
+        await anonymous.PostAsync($"/blobs/uploads/{id}/seal?hash={hash}", null).Problem(401, "Authorization");
+        // A ticket is for one upload id, as for one hash.
+        using var agent = silo.WithBearer((await silo.Grains.GetGrain<IBlobGrain>(UploadId()).GrantTicket()).Ticket);
+        await agent.PutAsync($"/blobs/uploads/{id}", Body(bytes)).Problem(401, "Authorization");
+    }
+
     [Fact]
     public async Task Bad_keys_lengths_and_ranges_are_refused_with_the_field_named()
     {
@@ -197,6 +260,42 @@ public sealed class BlobEndpointTests(ApiSilo silo)
     }
 
     [Fact]
+    public async Task A_byte_changed_on_the_way_is_caught_by_the_two_hashes_and_the_agent_uploads_again_under_the_key()
+    {
+        var (bytes, hash) = Blob(4 * Chunk + 17, 14);
+        var corrupting = new CorruptStagedBodies(silo.Server.CreateHandler());
+        var options = new ModelTransferOptions { BlobUrl = silo.Server.BaseAddress.ToString(), Handler = corrupting };
+        var uploader = new ModelTransfer(silo.Grains, Path.Combine(silo.DataDir, "agent-corrupt-" + Guid.NewGuid().ToString("N")), NullLogger.Instance, options);
+
+        Assert.Equal(hash, await uploader.UploadAsync(bytes, null, CancellationToken.None));
+
+        Assert.Equal(1, corrupting.Corrupted);
+        using (var stored = await _admin.GetAsync($"/blobs/{hash}"))
+            Assert.Equal(bytes, await stored.Content.ReadAsByteArrayAsync());
+        var damaged = bytes.ToArray();
+        damaged[Chunk] ^= 0xff;
+        await _admin.GetAsync($"/blobs/{Convert.ToHexStringLower(SHA256.HashData(damaged))}").Problem(404, "hash");
+    }
+
+    /// <summary>Flips one byte of every staged upload's body, as a faulty link or proxy might.</summary>
+    private sealed class CorruptStagedBodies(HttpMessageHandler inner) : DelegatingHandler(inner)
+    {
+        public int Corrupted { get; private set; }
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct)
+        {
+            if (request.Method == HttpMethod.Put && request.RequestUri!.AbsolutePath.Contains("/blobs/uploads/") && request.Content is { } content)
+            {
+                var body = await content.ReadAsByteArrayAsync(ct);
+                body[Chunk] ^= 0xff;
+                Corrupted++;
+                request.Content = Body(body);
+            }
+            return await base.SendAsync(request, ct);
+        }
+    }
+
+    [Fact]
     public async Task The_agent_falls_back_to_grain_chunks_when_the_endpoint_cannot_be_reached()
     {
         var (bytes, hash) = Blob(2 * Chunk + 5, 10);
@@ -213,5 +312,26 @@ public sealed class BlobEndpointTests(ApiSilo silo)
     private sealed class SynchronousProgress(Action<double> report) : IProgress<double>
     {
         public void Report(double value) => report(value);
+    }
+}
+
+/// <summary>Which URL a silo hands out with blob tickets, from the addresses its Kestrel listens on.</summary>
+public sealed class BlobUrlTests
+{
+    [Theory]
+    [InlineData("http://127.0.0.1:5080", "10.0.0.5", "http://127.0.0.1:5080")] // a specific address is dialled as is
+    [InlineData("http://0.0.0.0:5080", "10.0.0.5", "http://10.0.0.5:5080")] // a wildcard: the silo's advertised IP
+    [InlineData("http://[::]:5081", "10.0.0.5", "http://10.0.0.5:5081")]
+    [InlineData("http://+:5082", "fd00::5", "http://[fd00::5]:5082")]
+    [InlineData("https://*:443", "10.0.0.5", "https://10.0.0.5:443")]
+    [InlineData("http://0.0.0.0:5080", null, null)] // nothing to dial: the silo warns and agents use grain calls
+    public void A_wildcard_binding_advertises_the_silos_own_address(string listening, string? advertisedIp, string? expected) =>
+        Assert.Equal(expected, Regatta.Silo.Blobs.BlobEndpoints.ChooseBaseUrl([listening], advertisedIp is null ? null : System.Net.IPAddress.Parse(advertisedIp)));
+
+    [Fact]
+    public void A_specific_address_wins_over_a_wildcard_and_none_gives_none()
+    {
+        Assert.Equal("http://10.1.2.3:6000", Regatta.Silo.Blobs.BlobEndpoints.ChooseBaseUrl(["http://0.0.0.0:5080", "http://10.1.2.3:6000"], System.Net.IPAddress.Loopback));
+        Assert.Null(Regatta.Silo.Blobs.BlobEndpoints.ChooseBaseUrl([], System.Net.IPAddress.Loopback));
     }
 }

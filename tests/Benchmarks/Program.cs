@@ -30,8 +30,8 @@ Console.Error.WriteLine("warning: Debug build; figures are meaningless. Run with
 #endif
 
 var root = RepoRoot();
-var outDir = outIndex >= 0 ? Path.GetFullPath(args[outIndex + 1]) : Path.Combine(root, quick ? "TestResults" : "docs");
-// A partial run (--only) never overwrites the full report.
+// A partial run (--only) never overwrites the published figures.
+var outDir = outIndex >= 0 ? Path.GetFullPath(args[outIndex + 1]) : Path.Combine(root, quick || only is not null ? "TestResults" : "docs");
 var name = (quick ? "benchmarks-quick" : "benchmarks") + (only is null ? "" : "-only");
 
 const int M = 1 << 20;
