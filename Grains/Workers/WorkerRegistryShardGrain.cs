@@ -20,13 +20,12 @@ public sealed class WorkerRegistryShardGrain(
     [PersistentState("workers", StoreNames.Regatta)] IPersistentState<WorkerRegistryShardState> state) : Grain, IWorkerRegistryShardGrain
 {
     private Dictionary<string, WorkerSummary> _workers = null!;
-    private long _changes;   // changes applied in memory
-    private long _persisted; // changes covered by the last completed write
-    private Task? _write;    // the write in flight, if any
+    private CoalescedWrites _writes = null!;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _workers = state.State.Workers;
+        _writes = new CoalescedWrites(WriteSnapshot);
         state.State = new(); // the live slice is _workers; the persistent state only carries snapshots to the store
         return Task.CompletedTask;
     }
@@ -62,33 +61,15 @@ public sealed class WorkerRegistryShardGrain(
         return Task.FromResult(new WorkerCounts(online, pending, offline, _workers.Count));
     }
 
-    private async Task Persist()
-    {
-        var mine = ++_changes;
-        while (_persisted < mine)
-        {
-            if (_write is { } inFlight)
-            {
-                // Started before this change (or still covering it): wait, then write again if it did not cover it.
-                try { await inFlight; } catch { /* its own caller reports it; this change gets its own attempt */ }
-                continue;
-            }
-            var write = WriteSnapshot();
-            _write = write;
-            try { await write; }
-            finally { if (_write == write) _write = null; }
-        }
-    }
+    private Task Persist() => _writes.Persist();
 
     private async Task WriteSnapshot()
     {
-        var covers = _changes;
         // A copy: later turns change _workers while the store serialises; the copy is dropped once written.
         state.State = new WorkerRegistryShardState { Workers = new(_workers) };
         try
         {
             await state.WriteStateAsync();
-            _persisted = Math.Max(_persisted, covers);
         }
         finally
         {
