@@ -79,11 +79,19 @@ public sealed partial class BlobStore
             throw new RegattaException("hash_mismatch", $"uploaded bytes hash to {actual}, not {hash}; upload discarded");
         }
         var target = PathOf(hash);
-        if (File.Exists(target)) File.Delete(staged); // content-addressed: the stored copy is the same bytes
-        else
+        try
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Move(staged, target, overwrite: true);
+            if (File.Exists(target)) File.Delete(staged); // content-addressed: the stored copy is the same bytes
+            else
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.Move(staged, target, overwrite: true);
+            }
+        }
+        catch (FileNotFoundException)
+        {
+            // A concurrent seal of the same upload got there first: fine if it stored the blob.
+            if (!File.Exists(target)) throw new RegattaException("unknown_upload", $"staged upload {uploadId[..12]}… went away while being sealed");
         }
         return Task.FromResult(Info(hash)!);
     }

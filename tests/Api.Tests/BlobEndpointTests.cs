@@ -277,6 +277,37 @@ public sealed class BlobEndpointTests(ApiSilo silo)
         await _admin.GetAsync($"/blobs/{Convert.ToHexStringLower(SHA256.HashData(damaged))}").Problem(404, "hash");
     }
 
+    [Fact]
+    public async Task Against_a_store_that_cannot_stage_the_agent_uploads_under_the_key_over_http()
+    {
+        var refusing = new RefuseStaging(silo.Server.CreateHandler());
+        var options = new ModelTransferOptions { BlobUrl = silo.Server.BaseAddress.ToString(), Handler = refusing };
+        var uploader = new ModelTransfer(silo.Grains, Path.Combine(silo.DataDir, "agent-nostage-" + Guid.NewGuid().ToString("N")), NullLogger.Instance, options);
+        var (first, firstHash) = Blob(Chunk + 1, 15);
+        var (second, secondHash) = Blob(Chunk + 2, 16);
+
+        Assert.Equal(firstHash, await uploader.UploadAsync(first, null, CancellationToken.None));
+        Assert.Equal(secondHash, await uploader.UploadAsync(second, null, CancellationToken.None));
+
+        Assert.Equal(2, uploader.HttpTransfers); // keyed HTTP, not grain chunks
+        Assert.Equal(1, refusing.Refused); // asked once, then remembered
+        using var stored = await _admin.GetAsync($"/blobs/{secondHash}");
+        Assert.Equal(second, await stored.Content.ReadAsByteArrayAsync());
+    }
+
+    /// <summary>Answers staged uploads as a store without staging does (the PostgreSQL store): 501.</summary>
+    private sealed class RefuseStaging(HttpMessageHandler inner) : DelegatingHandler(inner)
+    {
+        public int Refused { get; private set; }
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct)
+        {
+            if (!request.RequestUri!.AbsolutePath.Contains("/blobs/uploads/")) return base.SendAsync(request, ct);
+            Refused++;
+            return Task.FromResult(new HttpResponseMessage(HttpStatusCode.NotImplemented) { Content = new StringContent("{}") });
+        }
+    }
+
     /// <summary>Flips one byte of every staged upload's body, as a faulty link or proxy might.</summary>
     private sealed class CorruptStagedBodies(HttpMessageHandler inner) : DelegatingHandler(inner)
     {
