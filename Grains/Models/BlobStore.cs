@@ -106,17 +106,7 @@ public sealed partial class BlobStore : IBlobStore
         string actual;
         await using (var stream = File.OpenRead(partial))
             actual = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream));
-        if (actual != hash)
-        {
-            File.Delete(partial);
-            File.Delete(sidecar);
-            throw new RegattaException("hash_mismatch", $"uploaded bytes hash to {actual}, not {hash}; upload discarded");
-        }
-        var target = PathOf(hash);
-        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-        File.Move(partial, target, overwrite: true);
-        File.Delete(sidecar);
-        return Info(hash)!;
+        return Publish(hash, actual, partial, sidecar);
     }
 
     /// <summary>
@@ -164,6 +154,12 @@ public sealed partial class BlobStore : IBlobStore
             }
             actual = await hasher.FinishAsync();
         }
+        return Publish(hash, actual, partial, sidecar);
+    }
+
+    /// <summary>Makes a finished upload visible under its hash, or discards it when its bytes hash to something else.</summary>
+    private BlobInfo Publish(string hash, string actual, string partial, string sidecar)
+    {
         if (actual != hash)
         {
             File.Delete(partial);
@@ -174,7 +170,7 @@ public sealed partial class BlobStore : IBlobStore
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
         File.Move(partial, target, overwrite: true);
         File.Delete(sidecar);
-        return Info(hash);
+        return Info(hash)!;
     }
 
     public async Task CopyToAsync(string hash, long offset, long count, Stream destination, CancellationToken ct)
