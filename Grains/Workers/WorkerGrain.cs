@@ -82,7 +82,7 @@ public sealed class WorkerGrain(
         return View();
     }
 
-    public async Task<HeartbeatReply> Heartbeat(Heartbeat heartbeat)
+    public Task<HeartbeatReply> Heartbeat(Heartbeat heartbeat)
     {
         if (Data.Approval == ApprovalStatus.Unregistered)
             throw new RegattaException("unknown_worker", $"worker '{WorkerId}' is not registered");
@@ -101,11 +101,25 @@ public sealed class WorkerGrain(
         Data.Liveness = heartbeat.Status;
         Data.TokensServed += heartbeat.TokensServedSinceLast;
         Data.Progress = heartbeat.Progress;
-        // Liveness changes are persisted at once; plain heartbeats only now and then, to spare the store.
-        if (changed || Data.LastSeen - _lastWrite > Timeout / 2) await Save();
         Watch();
-        return new HeartbeatReply(Data.Approval, Data.Liveness, Data.Assignments.Count(a => !Data.Delivered.Contains(a.JobId)),
-            [.. Data.Runs], options.Value.HeartbeatInterval)
+        // Liveness changes are persisted at once; plain heartbeats only now and then, to spare the store. The plain
+        // heartbeat is the hot path (every worker every few seconds): no state machine, no write, one small reply.
+        if (changed || Data.LastSeen - _lastWrite > Timeout / 2) return SaveAndReply();
+        return Task.FromResult(Reply());
+    }
+
+    private async Task<HeartbeatReply> SaveAndReply()
+    {
+        await Save();
+        return Reply();
+    }
+
+    private HeartbeatReply Reply()
+    {
+        var pending = 0;
+        foreach (var a in Data.Assignments)
+            if (!Data.Delivered.Contains(a.JobId)) pending++;
+        return new HeartbeatReply(Data.Approval, Data.Liveness, pending, [.. Data.Runs], options.Value.HeartbeatInterval)
         { Layers = Data.Layers, ModelVersion = Data.ModelVersion };
     }
 
