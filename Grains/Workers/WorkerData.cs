@@ -26,4 +26,12 @@ public sealed class WorkerData
     [Id(15)] public HashSet<string> Delivered { get; set; } = [];
     /// <summary>The served model version <see cref="Layers"/> belong to.</summary>
     [Id(16)] public string? ModelVersion { get; set; }
+
+    // The store writes grain state as JSON with type names: an empty collection costs ~100 characters per write,
+    // and a worker is written at registration, approval and every liveness change. Empty ones are left out (read back
+    // as the empty collection the initializers make); the binary codec ignores these methods.
+    public bool ShouldSerializeRecentJobs() => RecentJobs.Count > 0;
+    public bool ShouldSerializeRuns() => Runs.Count > 0;
+    public bool ShouldSerializeAssignments() => Assignments.Count > 0;
+    public bool ShouldSerializeDelivered() => Delivered.Count > 0;
 }

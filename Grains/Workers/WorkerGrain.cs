@@ -58,7 +58,8 @@ public sealed class WorkerGrain(
         Data.Delivered.Clear(); // a (re)started agent has none of its earlier assignments in hand
         await Save();
         Watch();
-        logger.LogInformation("Worker {WorkerId} ({Name}) registered: {Approval}, {Device}", WorkerId, Data.Name, Data.Approval, Data.Hardware.DeviceKind);
+        if (logger.IsEnabled(LogLevel.Information)) // a registration storm should not box four arguments per worker for nothing
+            logger.LogInformation("Worker {WorkerId} ({Name}) registered: {Approval}, {Device}", WorkerId, Data.Name, Data.Approval, Data.Hardware.DeviceKind);
         return View();
     }
 
