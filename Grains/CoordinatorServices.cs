@@ -13,6 +13,7 @@ public static class CoordinatorServices
         services.TryAddSingleton<IBlobStore, BlobStore>(); // production replaces it with the shared database's
         services.TryAddSingleton<BlobDataPlane>(); // the silo host fills in the HTTP URL it advertises for blobs
         services.AddSingleton<IModelRuntime, TorchModelRuntime>();
+        services.TryAddSingleton<Workers.WorkerLivenessClock>(); // one liveness timer per silo for all worker grains
         return services;
     }
 }

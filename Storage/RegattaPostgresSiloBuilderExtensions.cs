@@ -40,8 +40,12 @@ public static class RegattaPostgresSiloBuilderExtensions
             o.DataSource = database.DataSource;
         });
         builder.AddAdoNetGrainStorage(storageName, ConfigureGrainStorage);
+        StoredStateSerializer.Use(builder.Services, storageName);
         if (!string.Equals(storageName, StorageNames.Default, StringComparison.Ordinal))
+        {
             builder.AddAdoNetGrainStorageAsDefault(ConfigureGrainStorage);
+            StoredStateSerializer.Use(builder.Services, StorageNames.Default);
+        }
         builder.UseAdoNetReminderService(o =>
         {
             o.Invariant = RegattaPostgresDatabase.Invariant;

@@ -44,8 +44,12 @@ public static class RegattaSqliteSiloBuilderExtensions
         }
 
         builder.AddAdoNetGrainStorage(options.StorageName, ConfigureGrainStorage);
+        StoredStateSerializer.Use(builder.Services, options.StorageName);
         if (options.RegisterAsDefault && !string.Equals(options.StorageName, StorageNames.Default, StringComparison.Ordinal))
+        {
             builder.AddAdoNetGrainStorageAsDefault(ConfigureGrainStorage);
+            StoredStateSerializer.Use(builder.Services, StorageNames.Default);
+        }
 
         builder.UseAdoNetReminderService(o =>
         {

@@ -19,7 +19,7 @@ public enum JobStatus { Opened, Closed }
 public enum JobResult { None, Success, Failure, Timeout, Cancelled }
 
 /// <summary>The seed's Job: one unit of work with its parent (run and round) and child (worker).</summary>
-[GenerateSerializer, Alias("regatta.JobRecord")]
+[GenerateSerializer, Immutable, Alias("regatta.JobRecord")]
 public sealed record JobRecord
 {
     [Id(0)] public string JobId { get; init; } = "";
@@ -57,7 +57,7 @@ public sealed record JobOutcome
 }
 
 /// <summary>A job handed to a worker: enough to do it without another call.</summary>
-[GenerateSerializer, Alias("regatta.Assignment")]
+[GenerateSerializer, Immutable, Alias("regatta.Assignment")]
 public sealed record Assignment
 {
     [Id(0)] public string JobId { get; init; } = "";

@@ -11,7 +11,7 @@ public interface IBlockServer : IGrainObserver
 }
 
 /// <summary>One hop: token ids when From is 0, otherwise hidden states [Time, Width] from the previous hop.</summary>
-[GenerateSerializer, Alias("regatta.ForwardRequest")]
+[GenerateSerializer, Immutable, Alias("regatta.ForwardRequest")]
 public sealed record ForwardRequest
 {
     [Id(0)] public string RequestId { get; init; } = "";

@@ -5,7 +5,7 @@ public enum ApprovalStatus { Unregistered, Pending, Approved, Rejected }
 public enum Liveness { Online, Busy, Standby, Offline }
 
 /// <summary>Facts a worker reports about its machine when it registers.</summary>
-[GenerateSerializer, Alias("regatta.Hardware")]
+[GenerateSerializer, Immutable, Alias("regatta.Hardware")]
 public sealed record Hardware
 {
     /// <summary>cpu or cuda.</summary>
@@ -23,7 +23,7 @@ public sealed record Hardware
     public long ServingMemory => ServeMemoryBytes ?? VramBytes / 10 * 8;
 }
 
-[GenerateSerializer, Alias("regatta.WorkerRegistration")]
+[GenerateSerializer, Immutable, Alias("regatta.WorkerRegistration")]
 public sealed record WorkerRegistration
 {
     [Id(0)] public string Name { get; init; } = "";
@@ -34,13 +34,13 @@ public sealed record WorkerRegistration
     [Id(3)] public string? RunId { get; init; }
 }
 
-[GenerateSerializer, Alias("regatta.JobProgress")]
+[GenerateSerializer, Immutable, Alias("regatta.JobProgress")]
 public sealed record JobProgress(
     [property: Id(0)] string JobId,
     [property: Id(1)] double Fraction,
     [property: Id(2)] string Message);
 
-[GenerateSerializer, Alias("regatta.Heartbeat")]
+[GenerateSerializer, Immutable, Alias("regatta.Heartbeat")]
 public sealed record Heartbeat
 {
     [Id(0)] public Liveness Status { get; init; } = Liveness.Online;
@@ -48,7 +48,7 @@ public sealed record Heartbeat
     [Id(2)] public JobProgress? Progress { get; init; }
 }
 
-[GenerateSerializer, Alias("regatta.HeartbeatReply")]
+[GenerateSerializer, Immutable, Alias("regatta.HeartbeatReply")]
 public sealed record HeartbeatReply(
     [property: Id(0)] ApprovalStatus Approval,
     [property: Id(1)] Liveness Liveness,
@@ -61,7 +61,7 @@ public sealed record HeartbeatReply(
     [Id(6)] public string? ModelVersion { get; init; }
 }
 
-[GenerateSerializer, Alias("regatta.WorkerView")]
+[GenerateSerializer, Immutable, Alias("regatta.WorkerView")]
 public sealed record WorkerView
 {
     [Id(0)] public string WorkerId { get; init; } = "";
@@ -86,7 +86,7 @@ public sealed record WorkerView
     [Id(16)] public bool Serving { get; init; }
 }
 
-[GenerateSerializer, Alias("regatta.LayerRange")]
+[GenerateSerializer, Immutable, Alias("regatta.LayerRange")]
 public sealed record LayerRange([property: Id(0)] int Start, [property: Id(1)] int End)
 {
     public int Count => End - Start;

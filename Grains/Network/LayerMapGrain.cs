@@ -19,7 +19,10 @@ public sealed class LayerMapState
 
 /// <summary>
 /// Keeps the served model and the layer plan, re-planning when a worker's serving facts or the settings change and
-/// telling each worker whose range moved. The plan itself is <see cref="LayerPlanner"/>'s.
+/// telling each worker whose range moved. The plan itself is <see cref="LayerPlanner"/>'s. Worker changes are
+/// coalesced: each one updates the candidates and the plan follows once, <see cref="ReplanDelay"/> after the first
+/// (a registration storm of 10k serving workers re-planned 10k times, each over all candidates); a read of the view
+/// re-plans at once if changes are waiting.
 /// </summary>
 public sealed class LayerMapGrain(
     [PersistentState("layerMap", StoreNames.Regatta)] IPersistentState<LayerMapState> state,
@@ -28,20 +31,29 @@ public sealed class LayerMapGrain(
     TimeProvider time,
     ILogger<LayerMapGrain> logger) : Grain, ILayerMapGrain
 {
+    /// <summary>How long worker changes gather before the plan follows them.</summary>
+    public static readonly TimeSpan ReplanDelay = TimeSpan.FromMilliseconds(200);
+
+    private IGrainTimer? _pending; // set while worker changes wait for their re-plan
+
     private LayerMapState Data => state.State;
 
-    public async Task WorkerChanged(ServingCandidate candidate)
+    public Task WorkerChanged(ServingCandidate candidate)
     {
         var known = Data.Candidates.TryGetValue(candidate.WorkerId, out var memory);
         var serving = candidate.Eligible && candidate.MemoryBytes > 0;
-        if (serving == known && (!serving || memory == candidate.MemoryBytes)) return;
+        if (serving == known && (!serving || memory == candidate.MemoryBytes)) return Task.CompletedTask;
         if (serving) Data.Candidates[candidate.WorkerId] = candidate.MemoryBytes;
         else Data.Candidates.Remove(candidate.WorkerId);
-        await Replan();
+        // Stored with the plan: a silo lost before then forgets the change until that worker's next state write tells it again.
+        _pending ??= this.RegisterGrainTimer(_ => Replan(), new GrainTimerCreationOptions(ReplanDelay, System.Threading.Timeout.InfiniteTimeSpan) { KeepAlive = true });
+        return Task.CompletedTask;
     }
 
     public async Task<LayerMapView> Replan()
     {
+        _pending?.Dispose(); // this plan covers every change so far
+        _pending = null;
         var model = await Model();
         var settings = await GrainFactory.GetGrain<INetworkSettingsGrain>(0).Get();
         var bytesPerBlock = (long)Math.Ceiling(model.ParametersPerBlock * NetworkLimits.BytesPerParameter(settings.Quantization));
@@ -82,7 +94,7 @@ public sealed class LayerMapGrain(
     public async Task<LayerMapView> GetView()
     {
         var model = await Model();
-        return Data.View is { } view && view.ModelVersion == model.Version ? view : await Replan();
+        return _pending is null && Data.View is { } view && view.ModelVersion == model.Version ? view : await Replan();
     }
 
     public Task<ServedModel> GetModel() => Model();

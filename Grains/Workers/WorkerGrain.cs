@@ -9,23 +9,27 @@ namespace Regatta.Grains.Workers;
 
 /// <summary>
 /// A worker machine: registration facts, approval, liveness from heartbeats, and the queue of jobs runs hand it.
-/// Agents long-poll <see cref="NextAssignment"/>; a timer marks the worker Offline when heartbeats stop.
+/// Agents long-poll <see cref="NextAssignment"/>; the silo's <see cref="WorkerLivenessClock"/> has the worker marked
+/// Offline when heartbeats stop.
 /// </summary>
 public sealed class WorkerGrain(
     [PersistentState("worker", StoreNames.Regatta)] IPersistentState<WorkerData> state,
     IOptions<CoordinatorOptions> options,
     TimeProvider time,
-    ILogger<WorkerGrain> logger) : Grain, IWorkerGrain
+    WorkerLivenessClock clock,
+    ILogger<WorkerGrain> logger) : Grain, IWorkerGrain, IWorkerLiveness
 {
     private const int RecentJobsKept = 50;
     private const long MaxTokensPerHeartbeat = 10_000_000;
     // Made when an agent first waits: an idle worker grain holds none (its footprint counts at 10k workers).
     private TaskCompletionSource? _assigned;
-    private IGrainTimer? _watch;
-    private DateTimeOffset _lastWrite;
-    private ServingCandidate? _toldLayerMap;
+    // Fields are few and small on purpose: an idle worker's activation is counted at 10k workers (≤ 4 KB each).
+    private long _lastWriteTicks;
+    private long _toldOffer = -1; // the serving memory last told to the layer map (0: not serving); -1: nothing told yet
     // The agent's serving endpoint lives only in memory: it re-announces itself with every heartbeat.
-    private (IBlockServer Server, string Version, LayerRange Layers)? _server;
+    private Serving? _server;
+
+    private sealed record Serving(IBlockServer Server, string Version, LayerRange Layers);
 
     private WorkerData Data => state.State;
     private string WorkerId => this.GetPrimaryKeyString();
@@ -54,7 +58,8 @@ public sealed class WorkerGrain(
         Data.Delivered.Clear(); // a (re)started agent has none of its earlier assignments in hand
         await Save();
         Watch();
-        logger.LogInformation("Worker {WorkerId} ({Name}) registered: {Approval}, {Device}", WorkerId, Data.Name, Data.Approval, Data.Hardware.DeviceKind);
+        if (logger.IsEnabled(LogLevel.Information)) // a registration storm should not box four arguments per worker for nothing
+            logger.LogInformation("Worker {WorkerId} ({Name}) registered: {Approval}, {Device}", WorkerId, Data.Name, Data.Approval, Data.Hardware.DeviceKind);
         return View();
     }
 
@@ -82,7 +87,7 @@ public sealed class WorkerGrain(
         return View();
     }
 
-    public async Task<HeartbeatReply> Heartbeat(Heartbeat heartbeat)
+    public Task<HeartbeatReply> Heartbeat(Heartbeat heartbeat)
     {
         if (Data.Approval == ApprovalStatus.Unregistered)
             throw new RegattaException("unknown_worker", $"worker '{WorkerId}' is not registered");
@@ -101,11 +106,25 @@ public sealed class WorkerGrain(
         Data.Liveness = heartbeat.Status;
         Data.TokensServed += heartbeat.TokensServedSinceLast;
         Data.Progress = heartbeat.Progress;
-        // Liveness changes are persisted at once; plain heartbeats only now and then, to spare the store.
-        if (changed || Data.LastSeen - _lastWrite > Timeout / 2) await Save();
         Watch();
-        return new HeartbeatReply(Data.Approval, Data.Liveness, Data.Assignments.Count(a => !Data.Delivered.Contains(a.JobId)),
-            [.. Data.Runs], options.Value.HeartbeatInterval)
+        // Liveness changes are persisted at once; plain heartbeats only now and then, to spare the store. The plain
+        // heartbeat is the hot path (every worker every few seconds): no state machine, no write, one small reply.
+        if (changed || Data.LastSeen.UtcTicks - _lastWriteTicks > (Timeout / 2).Ticks) return SaveAndReply();
+        return Task.FromResult(Reply());
+    }
+
+    private async Task<HeartbeatReply> SaveAndReply()
+    {
+        await Save();
+        return Reply();
+    }
+
+    private HeartbeatReply Reply()
+    {
+        var pending = 0;
+        foreach (var a in Data.Assignments)
+            if (!Data.Delivered.Contains(a.JobId)) pending++;
+        return new HeartbeatReply(Data.Approval, Data.Liveness, pending, [.. Data.Runs], options.Value.HeartbeatInterval)
         { Layers = Data.Layers, ModelVersion = Data.ModelVersion };
     }
 
@@ -117,8 +136,7 @@ public sealed class WorkerGrain(
         Data.Progress = null;
         _server = null;
         await Save();
-        _watch?.Dispose();
-        _watch = null;
+        clock.Forget(this.GetGrainId());
     }
 
     public Task<WorkerView> GetView() => Task.FromResult(View());
@@ -200,7 +218,7 @@ public sealed class WorkerGrain(
             throw new RegattaException("not_serving", $"worker '{WorkerId}' is not approved and online");
         if (Data.Layers != layers || Data.ModelVersion != modelVersion)
             throw new RegattaException("stale_layers", $"worker '{WorkerId}' is assigned {Data.Layers?.ToString() ?? "no blocks"} of {Data.ModelVersion ?? "no model"}");
-        _server = (server, modelVersion, layers);
+        _server = new Serving(server, modelVersion, layers);
         return Task.CompletedTask;
     }
 
@@ -223,26 +241,26 @@ public sealed class WorkerGrain(
         }
     }
 
-    private void Watch()
-    {
-        _watch ??= this.RegisterGrainTimer(CheckLiveness, new GrainTimerCreationOptions
-        {
-            DueTime = Timeout / 4,
-            Period = Timeout / 4,
-            KeepAlive = true, // the worker must stay active to notice its own silence
-        });
-    }
+    private void Watch() => clock.Seen(this.GetGrainId(), Data.LastSeen);
 
-    private async Task CheckLiveness(CancellationToken cancellationToken)
+    public async Task CheckLiveness()
     {
-        if (Data.Liveness == Liveness.Offline || time.GetUtcNow() - Data.LastSeen <= Timeout) return;
+        if (Data.Approval == ApprovalStatus.Unregistered || Data.Liveness == Liveness.Offline)
+        {
+            clock.Forget(this.GetGrainId());
+            return;
+        }
+        if (time.GetUtcNow() - Data.LastSeen <= Timeout)
+        {
+            Watch(); // heard from meanwhile (the clock may have a stale time after a reactivation)
+            return;
+        }
         logger.LogWarning("Worker {WorkerId} went offline: no heartbeat since {LastSeen}", WorkerId, Data.LastSeen);
         Data.Liveness = Liveness.Offline;
         _server = null;
         await LeaveRuns($"offline: no heartbeat for {Timeout.TotalSeconds:0.#} s");
         await Save();
-        _watch?.Dispose();
-        _watch = null;
+        clock.Forget(this.GetGrainId());
     }
 
     private async Task LeaveRuns(string reason)
@@ -254,7 +272,7 @@ public sealed class WorkerGrain(
     private async Task Save()
     {
         await state.WriteStateAsync();
-        _lastWrite = time.GetUtcNow();
+        _lastWriteTicks = time.GetUtcNow().UtcTicks;
         await GrainFactory.Shard(WorkerId).Upsert(new WorkerSummary(WorkerId, Data.Name, Data.Approval, // straight to its registry shard
             Data.Liveness, Data.LastSeen, Data.Hardware.DeviceKind, Data.Hardware.VramBytes));
         TellLayerMap();
@@ -263,13 +281,15 @@ public sealed class WorkerGrain(
     /// <summary>The layer map hears when this worker starts or stops being able to serve (one-way: it may call back).</summary>
     private void TellLayerMap()
     {
-        var candidate = new ServingCandidate(WorkerId, Data.Approval == ApprovalStatus.Approved && Data.Liveness != Liveness.Offline,
-            Data.Hardware.ServingMemory);
-        if (candidate == _toldLayerMap) return;
-        // A worker that never could serve needs no message on every activation.
-        if (_toldLayerMap is null && !candidate.Eligible && Data.Layers is null) { _toldLayerMap = candidate; return; }
-        _toldLayerMap = candidate;
-        GrainFactory.GetGrain<ILayerMapGrain>(0).WorkerChanged(candidate).Ignore();
+        var eligible = Data.Approval == ApprovalStatus.Approved && Data.Liveness != Liveness.Offline;
+        // What the layer map plans with: eligible workers offering memory; the rest it drops or never lists.
+        var offer = eligible ? Math.Max(0, Data.Hardware.ServingMemory) : 0;
+        if (offer == _toldOffer) return;
+        // A worker that never could serve needs no message (on registration, approval or every activation).
+        var first = _toldOffer < 0;
+        _toldOffer = offer;
+        if (first && !eligible && Data.Layers is null) return;
+        GrainFactory.GetGrain<ILayerMapGrain>(0).WorkerChanged(new ServingCandidate(WorkerId, eligible, Data.Hardware.ServingMemory)).Ignore();
     }
 
     private void RequireRegistered()

@@ -53,6 +53,50 @@ public sealed class RestartTests
     }
 
     [Fact]
+    public async Task An_online_worker_reads_back_online_after_a_restart()
+    {
+        // Online is the enum's default value, which the store's JSON would leave out while WorkerData starts Offline.
+        var cluster = await RegattaCluster.StartAsync();
+        try
+        {
+            await using (var w = new ScriptedWorker(cluster.Grains, "w-on"))
+                Assert.Equal(Liveness.Online, (await w.RegisterAsync()).Liveness);
+
+            cluster = await cluster.RestartAsync(heartbeatTimeout: TimeSpan.FromMinutes(5));
+
+            var view = await cluster.Grains.GetGrain<IWorkerGrain>("w-on").GetView();
+            Assert.Equal(ApprovalStatus.Approved, view.Approval);
+            Assert.Equal(Liveness.Online, view.Liveness);
+        }
+        finally
+        {
+            await cluster.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_spec_value_equal_to_its_type_default_survives_a_restart()
+    {
+        // Seed 0 is the type's default but not the spec's (42): a store that drops defaults would bring back 42.
+        var cluster = await RegattaCluster.StartAsync();
+        try
+        {
+            var spec = Specs.Quick() with { Seed = 0 };
+            await cluster.Grains.GetGrain<IRunGrain>("seed-zero").Create(spec);
+
+            cluster = await cluster.RestartAsync();
+
+            var after = await cluster.Grains.GetGrain<IRunGrain>("seed-zero").GetView();
+            Assert.Equal(0, after.Spec.Seed);
+            Assert.Equal(spec.Rounds, after.Spec.Rounds);
+        }
+        finally
+        {
+            await cluster.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task A_run_left_mid_round_by_a_restart_is_woken_by_its_reminder_and_resumes()
     {
         var cluster = await RegattaCluster.StartAsync();

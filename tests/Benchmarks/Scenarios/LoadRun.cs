@@ -8,6 +8,7 @@ public sealed class LoadRun(bool quick) : IDisposable
 {
     private const int Clients = 4;
     private LoadCluster? _cluster;
+    private readonly HashSet<int> _registered = [];
 
     private int[] Sizes => quick ? [300] : [1_000, 10_000];
 
@@ -16,16 +17,28 @@ public sealed class LoadRun(bool quick) : IDisposable
     private static string Prefix(int n) => $"w{n}";
 
     public IEnumerable<BenchmarkResult> Storm() =>
-        Sizes.SelectMany(n => RegistrationStormScenario.RunAsync(Cluster, Prefix(n), n).GetAwaiter().GetResult()).ToList();
+        Sizes.SelectMany(n =>
+        {
+            var results = RegistrationStormScenario.RunAsync(Cluster, Prefix(n), n).GetAwaiter().GetResult();
+            _registered.Add(n);
+            return results;
+        }).ToList();
+
+    /// <summary>The workers of size N, registered without timing when the storm did not run (a run with --only).</summary>
+    private int Registered(int n)
+    {
+        if (_registered.Add(n)) Cluster.RegisterWorkersAsync(Prefix(n), n, RegistrationStormScenario.InFlight).GetAwaiter().GetResult();
+        return n;
+    }
 
     public IEnumerable<BenchmarkResult> Heartbeats() =>
-        Sizes.SelectMany(n => HeartbeatScenario.RunAsync(Cluster, Prefix(n), n,
+        Sizes.Select(Registered).SelectMany(n => HeartbeatScenario.RunAsync(Cluster, Prefix(n), n,
             duration: TimeSpan.FromSeconds(quick ? 1 : 3),
             interval: TimeSpan.FromSeconds(5), // CoordinatorOptions.HeartbeatInterval's default
             pacedDuration: TimeSpan.FromSeconds(quick ? 2 : 5)).GetAwaiter().GetResult()).ToList();
 
     public IEnumerable<BenchmarkResult> RoundTransition() =>
-        Sizes.SelectMany(n => RoundTransitionScenario.RunAsync(Cluster, Prefix(n), n, repeats: quick || n > 1_000 ? 1 : 2)
+        Sizes.Select(Registered).SelectMany(n => RoundTransitionScenario.RunAsync(Cluster, Prefix(n), n, repeats: quick || n > 1_000 ? 1 : 2)
             .GetAwaiter().GetResult()).ToList();
 
     public void Dispose() => _cluster?.DisposeAsync().AsTask().GetAwaiter().GetResult();
