@@ -151,7 +151,7 @@ public sealed class RunGrain(
     public async Task<RunView> Tick()
     {
         if (!Data.Exists || Data.State.IsTerminal()) return _machine.ToView();
-        await Change(m => m.Tick());
+        await ChangeIfAny(m => m.Tick());
         if (Data.State == RunState.RoundWitness && Data.Current is { CandidateHash: null } round)
             await BuildCandidate(round.Round, round.Attempt); // after a reactivation the aggregation is redone
         return _machine.ToView();
@@ -272,12 +272,20 @@ public sealed class RunGrain(
     }
 
     /// <summary>Runs a change, persists it, then carries out its effects. A refused change leaves the stored state as it was.</summary>
-    private async Task Change(Action<RunLifecycle> change)
+    private Task Change(Action<RunLifecycle> change) => ChangeIfAny(m =>
     {
+        change(m);
+        return true;
+    });
+
+    /// <summary>As above, for a change that may find nothing to do (it returns false): then nothing is written.</summary>
+    private async Task ChangeIfAny(Func<RunLifecycle, bool> change)
+    {
+        var started = time.GetTimestamp();
+        bool changed;
         try
         {
-            change(_machine);
-            
+            changed = change(_machine);
         }
         catch
         {
@@ -285,12 +293,18 @@ public sealed class RunGrain(
             _machine = new RunLifecycle(Data, time);
             throw;
         }
+        if (!changed) return;
         await state.WriteStateAsync();
-        await Execute(_machine.TakeEffects());
+        var effects = _machine.TakeEffects();
+        await Execute(effects);
+        var trainJobs = effects.Count(e => e is OpenJob { Kind: JobKind.Train });
+        if (trainJobs > 0) Telemetry.RegattaMetrics.RoundOpened(time.GetElapsedTime(started), trainJobs);
     }
 
     private async Task Execute(List<RunEffect> effects)
     {
+        // The run list's summary goes first, so it is not queued behind a round's N assignments.
+        var summary = effects.Count > 0 ? GrainFactory.GetGrain<IRunRegistryGrain>(0).Update(Summary()) : Task.CompletedTask;
         // A round opens or closes one job per member: those messages go out together, not one after another.
         var jobCalls = new List<Task>();
         foreach (var effect in effects)
@@ -325,7 +339,7 @@ public sealed class RunGrain(
             }
         }
         await Drain(jobCalls);
-        if (effects.Count > 0) await GrainFactory.GetGrain<IRunRegistryGrain>(0).Update(Summary());
+        await summary;
     }
 
     private static async Task Drain(List<Task> calls)

@@ -21,6 +21,8 @@ public static class RegattaMetrics
     private static readonly Counter<long> RunsEndedCounter = Meter.CreateCounter<long>("regatta.runs.ended", "{run}", "Runs that reached a terminal state, by state");
     private static readonly Counter<long> RoundsCommittedCounter = Meter.CreateCounter<long>("regatta.rounds.committed", "{round}", "Rounds committed");
     private static readonly Histogram<double> RoundDuration = Meter.CreateHistogram<double>("regatta.round.duration", "s", "Time from a round's start to its commit, retries included");
+    private static readonly Histogram<double> RoundOpenDuration = Meter.CreateHistogram<double>("regatta.round.open.duration", "s",
+        "Coordinator time to open a round or attempt: select the members, persist the round, send each its assignment");
     private static readonly Counter<long> HeartbeatsCounter = Meter.CreateCounter<long>("regatta.worker.heartbeats", "{heartbeat}", "Heartbeats received from worker agents");
     private static readonly Counter<long> JobsOpenedCounter = Meter.CreateCounter<long>("regatta.jobs.opened", "{job}", "Jobs opened, by kind");
     private static readonly Counter<long> JobsClosedCounter = Meter.CreateCounter<long>("regatta.jobs.closed", "{job}", "Jobs closed, by kind and result");
@@ -48,6 +50,12 @@ public static class RegattaMetrics
         RoundsCommittedCounter.Add(1);
         if (round.EndedAt > round.StartedAt) RoundDuration.Record((round.EndedAt - round.StartedAt).TotalSeconds);
     }
+
+    public static void RoundOpened(TimeSpan elapsed, int members) =>
+        RoundOpenDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("members", MembersBucket(members)));
+
+    // A bounded tag: the order of magnitude of the round's size, so a dashboard can tell 10-member rounds from 10k.
+    private static string MembersBucket(int members) => members switch { < 10 => "<10", < 100 => "<100", < 1000 => "<1k", < 10000 => "<10k", _ => ">=10k" };
 
     public static void Heartbeat() => HeartbeatsCounter.Add(1);
 

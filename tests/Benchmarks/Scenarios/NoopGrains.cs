@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Regatta.Grains;
 
 namespace Regatta.Benchmarks.Scenarios;
@@ -45,11 +46,16 @@ public sealed class StoredNoopGrain([PersistentState("noop", StoreNames.Regatta)
 [Alias("bench.INoopFanoutGrain")]
 public interface INoopFanoutGrain : IGrainWithStringKey
 {
-    [Alias("Fanout")] Task Fanout(string prefix, int count);
+    /// <summary>Returns the time it took inside the grain (the coordinator's own time, as the run's round-open metric).</summary>
+    [Alias("Fanout")] Task<TimeSpan> Fanout(string prefix, int count);
 }
 
 public sealed class NoopFanoutGrain : Grain, INoopFanoutGrain
 {
-    public Task Fanout(string prefix, int count) =>
-        Task.WhenAll(Enumerable.Range(0, count).Select(i => GrainFactory.GetGrain<INoopGrain>($"{prefix}-{i}").Ping()));
+    public async Task<TimeSpan> Fanout(string prefix, int count)
+    {
+        var started = Stopwatch.GetTimestamp();
+        await Task.WhenAll(Enumerable.Range(0, count).Select(i => GrainFactory.GetGrain<INoopGrain>($"{prefix}-{i}").Ping()));
+        return Stopwatch.GetElapsedTime(started);
+    }
 }
