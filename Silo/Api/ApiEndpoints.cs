@@ -30,7 +30,8 @@ public static class ApiEndpoints
         });
         app.MapOpenApi();
 
-        var group = app.MapGroup("/api").AddEndpointFilter(MapErrors);
+        var group = app.MapGroup("/api").AnswerProblems("Regatta.Api",
+            (e, http) => ApiProblems.FromRegatta(e, http.Request.RouteValues.ContainsKey("id") ? "id" : null));
         group.MapNetworkEndpoints();
         group.MapRunEndpoints();
         group.MapWorkerEndpoints();
@@ -44,31 +45,5 @@ public static class ApiEndpoints
     {
         foreach (var status in statuses) builder.ProducesProblem(status);
         return builder;
-    }
-
-    private static async ValueTask<object?> MapErrors(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
-    {
-        var http = context.HttpContext;
-        ApiProblemException problem;
-        try
-        {
-            return await next(context);
-        }
-        catch (ApiProblemException e)
-        {
-            problem = e;
-        }
-        catch (RunSpecException e)
-        {
-            problem = ApiProblems.FromSpec(e);
-        }
-        catch (RegattaException e)
-        {
-            problem = ApiProblems.FromRegatta(e, http.Request.RouteValues.ContainsKey("id") ? "id" : null);
-        }
-        http.RequestServices.GetRequiredService<ApiMetrics>().Problem(problem.Status, problem.Code);
-        http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Regatta.Api")
-            .LogInformation("{Method} {Path} refused with {Status}: {Problem}", http.Request.Method, http.Request.Path, problem.Status, problem.Message);
-        return ApiProblems.From(problem);
     }
 }

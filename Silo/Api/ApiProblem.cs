@@ -93,3 +93,43 @@ public static class ApiProblems
         _ => "Request refused",
     };
 }
+
+/// <summary>
+/// The one endpoint filter that answers what a group's handlers throw as problem details, logs the refusal and counts
+/// it (<c>regatta.api.problems</c>). Each group says how a grain's <see cref="RegattaException"/> codes map to statuses.
+/// </summary>
+public static class ProblemFilter
+{
+    /// <param name="fromRegatta">This group's table of grain refusal codes.</param>
+    /// <param name="beforeAnswer">Headers a problem of this group carries (for example Content-Range on a 416).</param>
+    public static RouteGroupBuilder AnswerProblems(this RouteGroupBuilder group, string logCategory,
+        Func<RegattaException, HttpContext, ApiProblemException> fromRegatta,
+        Func<HttpContext, ApiProblemException, Task>? beforeAnswer = null) =>
+        group.AddEndpointFilter(async (context, next) =>
+        {
+            var http = context.HttpContext;
+            ApiProblemException problem;
+            try
+            {
+                return await next(context);
+            }
+            catch (ApiProblemException e)
+            {
+                problem = e;
+            }
+            catch (RunSpecException e)
+            {
+                problem = ApiProblems.FromSpec(e);
+            }
+            catch (RegattaException e)
+            {
+                problem = fromRegatta(e, http);
+            }
+            if (http.Response.HasStarted) throw new BadHttpRequestException(problem.Message); // too late for a problem body: abort
+            if (beforeAnswer is not null) await beforeAnswer(http, problem);
+            http.RequestServices.GetService<ApiMetrics>()?.Problem(problem.Status, problem.Code);
+            http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(logCategory)
+                .LogInformation("{Method} {Path} refused with {Status}: {Problem}", http.Request.Method, http.Request.Path, problem.Status, problem.Message);
+            return ApiProblems.From(problem);
+        });
+}

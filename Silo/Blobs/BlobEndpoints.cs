@@ -28,7 +28,7 @@ public static class BlobEndpoints
     public static WebApplication MapRegattaBlobs(this WebApplication app)
     {
         AdvertiseBaseUrl(app);
-        var blobs = app.MapGroup("/blobs").AddEndpointFilter(MapErrors).WithTags("Blobs");
+        var blobs = app.MapGroup("/blobs").AnswerProblems("Regatta.Blobs", FromRegatta, AddContentRange).WithTags("Blobs");
         blobs.MapMethods("/{hash}", [HttpMethods.Get, HttpMethods.Head], Download)
             .Produces(StatusCodes.Status200OK, contentType: "application/octet-stream").Produces(StatusCodes.Status206PartialContent)
             .Problems(400, 401, 404, 416).WithSummary("A stored blob's bytes; one Range (bytes=a-b) gives 206");
@@ -201,42 +201,28 @@ public static class BlobEndpoints
         return uris.FirstOrDefault() is { } wildcard ? $"{wildcard.Scheme}://{new System.Net.IPEndPoint(advertisedIp, wildcard.Port)}" : null;
     }
 
-    private static async ValueTask<object?> MapErrors(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    /// <summary>The blob store's refusal codes.</summary>
+    private static ApiProblemException FromRegatta(RegattaException e, HttpContext http) => e.Code switch
     {
-        var http = context.HttpContext;
-        ApiProblemException problem;
-        try
-        {
-            return await next(context);
-        }
-        catch (ApiProblemException e)
-        {
-            problem = e;
-        }
-        catch (RegattaException e)
-        {
-            problem = e.Code switch
-            {
-                "unknown_blob" => new ApiProblemException(404, "hash", e.Message, e.Code),
-                "bad_hash" => new ApiProblemException(400, "hash", e.Message, e.Code),
-                "blob_too_large" => new ApiProblemException(413, "Content-Length", e.Message, e.Code),
-                "bad_offset" => new ApiProblemException(409, "Content-Range", e.Message, e.Code),
-                "upload_busy" => new ApiProblemException(409, http.Request.RouteValues.ContainsKey("id") ? "id" : "hash", e.Message, e.Code),
-                "hash_mismatch" => new ApiProblemException(400, "body", e.Message, e.Code),
-                "bad_upload_id" => new ApiProblemException(400, "id", e.Message, e.Code),
-                "unknown_upload" => new ApiProblemException(404, "id", e.Message, e.Code),
-                "staging_unsupported" => new ApiProblemException(501, "id", e.Message, e.Code),
-                "bad_range" => new ApiProblemException(416, "Range", e.Message, e.Code),
-                _ => new ApiProblemException(400, "request", e.Message, e.Code),
-            };
-        }
-        if (http.Response.HasStarted) throw new BadHttpRequestException(problem.Message); // too late for a problem body: abort
+        "unknown_blob" => new ApiProblemException(404, "hash", e.Message, e.Code),
+        "bad_hash" => new ApiProblemException(400, "hash", e.Message, e.Code),
+        "blob_too_large" => new ApiProblemException(413, "Content-Length", e.Message, e.Code),
+        "bad_offset" => new ApiProblemException(409, "Content-Range", e.Message, e.Code),
+        "upload_busy" => new ApiProblemException(409, http.Request.RouteValues.ContainsKey("id") ? "id" : "hash", e.Message, e.Code),
+        "hash_mismatch" => new ApiProblemException(400, "body", e.Message, e.Code),
+        "bad_upload_id" => new ApiProblemException(400, "id", e.Message, e.Code),
+        "unknown_upload" => new ApiProblemException(404, "id", e.Message, e.Code),
+        "staging_unsupported" => new ApiProblemException(501, "id", e.Message, e.Code),
+        "bad_range" => new ApiProblemException(416, "Range", e.Message, e.Code),
+        _ => new ApiProblemException(400, "request", e.Message, e.Code),
+    };
+
+    /// <summary>A 416 says how long the blob is (RFC 9110), so the client can ask again within it.</summary>
+    private static async Task AddContentRange(HttpContext http, ApiProblemException problem)
+    {
         if (problem.Status == StatusCodes.Status416RangeNotSatisfiable && http.Request.RouteValues["hash"] is string hash &&
             BlobStore.IsValidHash(hash) && await http.RequestServices.GetRequiredService<IBlobStore>().InfoAsync(hash) is { } info)
             http.Response.Headers.ContentRange = $"bytes */{info.Length}";
-        http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Regatta.Blobs")
-            .LogInformation("{Method} {Path} refused with {Status}: {Problem}", http.Request.Method, http.Request.Path, problem.Status, problem.Message);
-        return ApiProblems.From(problem);
     }
 
     private static void RequireHash(string hash)

@@ -52,7 +52,7 @@ public sealed class WorkerApiTests(ApiSilo silo)
         Assert.Contains("8 blocks", problem.GetProperty("requested_layers")[0].GetString());
 
         Assert.Contains("unknown field", await _anonymous.PostAsync("/api/workers/register", Http.Json(Registration(id, """, "gpu": "big" """))).Problem(400, "gpu"));
-        Assert.Contains("number", await _anonymous.PostAsync("/api/workers/register", Http.Json(Registration(id).Replace("24", "\"lots\""))).Problem(400, "vram_gb"));
+        Assert.Contains("number", await _anonymous.PostAsync("/api/workers/register", Http.Json(Registration(id).Replace("\"vram_gb\": 24", "\"vram_gb\": \"lots\""))).Problem(400, "vram_gb"));
         Assert.Contains("string", await _anonymous.PostAsync("/api/workers/register", Http.Json($$"""{"worker_id": 7}""")).Problem(400, "worker_id"));
         Assert.Contains("malformed", await _anonymous.PostAsync("/api/workers/register", Http.Json("{worker_id:")).Problem(400, "body"));
         Assert.Contains("required", await _anonymous.PostAsync("/api/workers/register", Http.Json("")).Problem(400, "body"));
