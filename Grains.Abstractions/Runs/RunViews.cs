@@ -56,8 +56,8 @@ public sealed record Checkpoint(
     [property: Id(1)] string ModelHash,
     [property: Id(2)] DateTimeOffset At);
 
-/// <summary>What a run looks like from outside.</summary>
-[GenerateSerializer, Alias("regatta.RunView")]
+/// <summary>What a run looks like from outside. Built afresh for every answer and never changed, so passed by reference.</summary>
+[GenerateSerializer, Immutable, Alias("regatta.RunView")]
 public sealed record RunView
 {
     [Id(0)] public string RunId { get; init; } = "";

@@ -81,6 +81,15 @@ public sealed class RoundProgress
 
     public bool HasReported(string workerId) =>
         Accepted.Any(a => a.WorkerId == workerId) || Refused.Any(r => r.WorkerId == workerId) || Abandoned.Contains(workerId);
+
+    /// <summary>Every member that has reported (or was abandoned), for checks over the whole selection.</summary>
+    public HashSet<string> Reported()
+    {
+        var reported = new HashSet<string>(Abandoned, StringComparer.Ordinal);
+        foreach (var a in Accepted) reported.Add(a.WorkerId);
+        foreach (var r in Refused) reported.Add(r.WorkerId);
+        return reported;
+    }
 }
 
 [GenerateSerializer, Alias("regatta.AcceptedUpdate")]

@@ -24,6 +24,7 @@ public sealed class RunGrain(
     private const string ReminderName = "run-tick";
     private RunLifecycle _machine = null!;
     private IGrainTimer? _timer;
+    private GrainReferences<IWorkerGrain>? _workers;
     private CandidateBuilder? _candidate;
     private (string Hash, ModelWeights Weights)? _global;
 
@@ -322,7 +323,7 @@ public sealed class RunGrain(
                     await BuildCandidate(aggregate.Round, aggregate.Attempt);
                     break;
                 case MembershipChanged membership:
-                    await GrainFactory.GetGrain<IWorkerGrain>(membership.WorkerId).SetRunMembership(RunId, membership.Member);
+                    await Worker(membership.WorkerId).SetRunMembership(RunId, membership.Member);
                     break;
                 case RoundCommitted committed:
                     Telemetry.RegattaMetrics.RoundCommitted(committed.Record);
@@ -353,7 +354,7 @@ public sealed class RunGrain(
 
     /// <summary>Hands the job to its worker, which opens the job record (one message from the run per job).</summary>
     private Task OpenJob(OpenJob open) =>
-        GrainFactory.GetGrain<IWorkerGrain>(open.WorkerId).Assign(new Assignment
+        Worker(open.WorkerId).Assign(new Assignment
         {
             JobId = open.JobId,
             RunId = RunId,
@@ -367,6 +368,8 @@ public sealed class RunGrain(
             Deadline = open.Deadline,
         });
 
+    private IWorkerGrain Worker(string workerId) => (_workers ??= new(GrainFactory)).Get(workerId);
+
     /// <summary>After a crash between persisting and acting, the current round's jobs are opened again (idempotently).</summary>
     private async Task ReplayOpenJobs()
     {
@@ -377,7 +380,8 @@ public sealed class RunGrain(
             if (!r.Answered) await OpenJob(new OpenJob(r.EchoJob, JobKind.Echo, worker, Data.Round, 0, Data.KitHash!, null, partition, r.Deadline));
         }
         if (Data.Current is not { } round) return;
-        foreach (var (worker, job) in round.TrainJobs.Where(j => !round.HasReported(j.Key)))
+        var reported = round.Reported();
+        foreach (var (worker, job) in round.TrainJobs.Where(j => !reported.Contains(j.Key)))
             await OpenJob(new OpenJob(job, JobKind.Train, worker, round.Round, round.Attempt, Data.GlobalModelHash ?? "", null,
                 Data.Members[worker].Partition, round.Deadline));
         if (round.CandidateHash is { } candidate)

@@ -271,22 +271,23 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
     private bool Step()
     {
         if (DropUnreadyPastDeadline()) return true;
-        var active = ActiveMembers();
+        // A count, not the sorted list: every tick of a large run steps here (sorting 10k ids cost ~10 ms a tick).
+        var active = ActiveCount();
         switch (data.State)
         {
-            case RunState.WaitingForMembers when active.Count >= Spec.MinClients:
+            case RunState.WaitingForMembers when active >= Spec.MinClients:
                 data.PhaseEndsAt = Now + Spec.Warmup;
-                MoveTo(RunState.Warmup, $"{active.Count} members (min {Spec.MinClients})");
+                MoveTo(RunState.Warmup, $"{active} members (min {Spec.MinClients})");
                 return true;
             // After the last round is committed there is nothing left to wait for: Cooldown finishes the run.
             case RunState.Warmup or RunState.RoundTrain or RunState.RoundWitness or RunState.Cooldown
-                when active.Count < Spec.MinClients && !(data.State == RunState.Cooldown && data.Round >= Spec.Rounds):
+                when active < Spec.MinClients && !(data.State == RunState.Cooldown && data.Round >= Spec.Rounds):
                 CloseOpenJobs(JobResult.Cancelled, "members fell below minClients");
                 if (data.Current is not null) data.Generation++;
                 data.Current = null;
-                MoveTo(RunState.WaitingForMembers, $"members fell to {active.Count} (min {Spec.MinClients})");
+                MoveTo(RunState.WaitingForMembers, $"members fell to {active} (min {Spec.MinClients})");
                 return true;
-            case RunState.Warmup when Now >= data.PhaseEndsAt && active.All(IsReady):
+            case RunState.Warmup when Now >= data.PhaseEndsAt && AllActiveReady():
                 // Resume the round in progress; never train a committed one again (after a restore, or members lost in cooldown).
                 data.Round = Math.Max(data.Round, (data.History.Count > 0 ? data.History[^1].Round : 0) + 1);
                 data.Attempt = 1;
@@ -318,7 +319,8 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
     private bool StepTrain()
     {
         var round = data.Current!;
-        var waiting = round.Selected.Where(w => !round.HasReported(w) && IsActive(w)).ToList();
+        var reported = round.Reported(); // one set per step: asking HasReported per member was O(N²) at 10k members
+        var waiting = round.Selected.Where(w => !reported.Contains(w) && IsActive(w)).ToList();
         var needed = Math.Min(Spec.MinUpdates, round.Selected.Count);
         var enough = round.Accepted.Count >= needed;
         if (waiting.Count == 0 || Now >= round.Deadline)
@@ -463,9 +465,10 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
     private void CloseOpenJobs(JobResult result, string reason)
     {
         if (data.Current is not { } round) return;
+        var reported = round.Reported();
         foreach (var (worker, job) in round.TrainJobs)
         {
-            if (round.HasReported(worker)) continue;
+            if (reported.Contains(worker)) continue;
             round.Abandoned.Add(worker);
             _effects.Add(new CloseJob(job, result, reason));
         }
@@ -520,10 +523,30 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
     private bool IsReady(string worker) =>
         data.KitHash is null || data.Readiness.TryGetValue(worker, out var r) && r.Ready;
 
-    private List<string> ReadyMembers() => ActiveMembers().Where(IsReady).ToList();
+    /// <summary>Active members that are ready, in id order (selection is seeded, so its input order must not vary).</summary>
+    private List<string> ReadyMembers()
+    {
+        var ready = new List<string>();
+        foreach (var m in data.Members.Values)
+            if (m.Status == MemberStatus.Active && IsReady(m.WorkerId)) ready.Add(m.WorkerId);
+        ready.Sort(StringComparer.Ordinal);
+        return ready;
+    }
 
-    private List<string> ActiveMembers() =>
-        data.Members.Values.Where(m => m.Status == MemberStatus.Active).Select(m => m.WorkerId).Order(StringComparer.Ordinal).ToList();
+    private int ActiveCount()
+    {
+        var count = 0;
+        foreach (var m in data.Members.Values)
+            if (m.Status == MemberStatus.Active) count++;
+        return count;
+    }
+
+    private bool AllActiveReady()
+    {
+        foreach (var m in data.Members.Values)
+            if (m.Status == MemberStatus.Active && !IsReady(m.WorkerId)) return false;
+        return true;
+    }
 
     private bool IsActive(string worker) => data.Members.TryGetValue(worker, out var m) && m.Status == MemberStatus.Active;
 

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using Regatta.Models;
 using Regatta.Silo.Production;
-using Regatta.Storage;
 
 namespace Regatta.Tests;
 
@@ -10,30 +9,14 @@ namespace Regatta.Tests;
 /// one writes the other reads, and an upload broken on one continues on the other.
 /// </summary>
 [Collection(Production.Name)]
-public sealed class PostgresBlobStoreTests(PostgresServer postgres) : IAsyncLifetime
+public sealed class PostgresBlobStoreTests(PostgresServer postgres) : TwoSiloDatabase(postgres)
 {
-    private RegattaPostgresDatabase _siloA = null!;
-    private RegattaPostgresDatabase _siloB = null!;
-
-    public async ValueTask InitializeAsync()
-    {
-        var connectionString = await postgres.CreateDatabaseAsync();
-        _siloA = RegattaPostgresDatabase.Open(connectionString);
-        _siloB = RegattaPostgresDatabase.Open(connectionString);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _siloA.DisposeAsync();
-        await _siloB.DisposeAsync();
-    }
-
     [Fact]
     public async Task Whole_blob_written_on_one_silo_is_read_by_another_whole_and_by_chunk()
     {
         var bytes = RandomBytes(BlobLimits.ChunkSize * 2 + 12345);
-        var a = new PostgresBlobStore(_siloA);
-        var b = new PostgresBlobStore(_siloB);
+        var a = new PostgresBlobStore(SiloA);
+        var b = new PostgresBlobStore(SiloB);
 
         var hash = await a.PutAsync(bytes);
 
@@ -51,8 +34,8 @@ public sealed class PostgresBlobStoreTests(PostgresServer postgres) : IAsyncLife
     {
         var bytes = RandomBytes(BlobLimits.ChunkSize * 2 + 7);
         var hash = Convert.ToHexStringLower(SHA256.HashData(bytes));
-        var a = new PostgresBlobStore(_siloA);
-        var b = new PostgresBlobStore(_siloB);
+        var a = new PostgresBlobStore(SiloA);
+        var b = new PostgresBlobStore(SiloB);
 
         await a.WriteChunkAsync(hash, bytes.Length, 2, Chunk(bytes, 2));
         await a.WriteChunkAsync(hash, bytes.Length, 0, Chunk(bytes, 0));
@@ -73,7 +56,7 @@ public sealed class PostgresBlobStoreTests(PostgresServer postgres) : IAsyncLife
     [Fact]
     public async Task Bytes_that_do_not_match_their_key_are_discarded_at_seal_and_bad_chunks_store_nothing()
     {
-        var store = new PostgresBlobStore(_siloA);
+        var store = new PostgresBlobStore(SiloA);
         var bytes = RandomBytes(1000);
         var wrongKey = Convert.ToHexStringLower(SHA256.HashData(RandomBytes(10)));
 
@@ -96,7 +79,7 @@ public sealed class PostgresBlobStoreTests(PostgresServer postgres) : IAsyncLife
     [Fact]
     public async Task An_upload_with_another_total_length_starts_over()
     {
-        var store = new PostgresBlobStore(_siloA);
+        var store = new PostgresBlobStore(SiloA);
         var bytes = RandomBytes(BlobLimits.ChunkSize + 10);
         var hash = Convert.ToHexStringLower(SHA256.HashData(bytes));
         await store.WriteChunkAsync(hash, BlobLimits.ChunkSize + 99, 0, RandomBytes(BlobLimits.ChunkSize));

@@ -2,7 +2,6 @@ using System.Security.Cryptography;
 using Regatta.Grains.Models;
 using Regatta.Models;
 using Regatta.Silo.Production;
-using Regatta.Storage;
 
 namespace Regatta.Tests;
 
@@ -12,24 +11,9 @@ namespace Regatta.Tests;
 /// nothing is readable before the hash check, a mismatch is discarded, and ranges read back exactly.
 /// </summary>
 [Collection(Production.Name)]
-public sealed class PostgresBlobStreamTests(PostgresServer postgres) : IAsyncLifetime
+public sealed class PostgresBlobStreamTests(PostgresServer postgres) : TwoSiloDatabase(postgres)
 {
     private const int Chunk = BlobLimits.ChunkSize;
-    private RegattaPostgresDatabase _siloA = null!;
-    private RegattaPostgresDatabase _siloB = null!;
-
-    public async ValueTask InitializeAsync()
-    {
-        var connectionString = await postgres.CreateDatabaseAsync();
-        _siloA = RegattaPostgresDatabase.Open(connectionString);
-        _siloB = RegattaPostgresDatabase.Open(connectionString);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _siloA.DisposeAsync();
-        await _siloB.DisposeAsync();
-    }
 
     [Fact]
     public async Task A_streamed_upload_broken_on_one_silo_resumes_on_another_and_reads_back_by_range()
@@ -37,8 +21,8 @@ public sealed class PostgresBlobStreamTests(PostgresServer postgres) : IAsyncLif
         var bytes = new byte[3 * Chunk + 500];
         new Random(3).NextBytes(bytes);
         var hash = Convert.ToHexStringLower(SHA256.HashData(bytes));
-        IBlobStore a = new PostgresBlobStore(_siloA);
-        IBlobStore b = new PostgresBlobStore(_siloB);
+        IBlobStore a = new PostgresBlobStore(SiloA);
+        IBlobStore b = new PostgresBlobStore(SiloB);
 
         // 2 whole chunks and a torn piece of the third arrive, then the body ends.
         Assert.Null(await a.WriteAsync(hash, bytes.Length, 0, new MemoryStream(bytes, 0, 2 * Chunk + 100), CancellationToken.None));
@@ -61,7 +45,7 @@ public sealed class PostgresBlobStreamTests(PostgresServer postgres) : IAsyncLif
         var bytes = new byte[Chunk + 3];
         new Random(4).NextBytes(bytes);
         var wrongKey = new string('b', 64);
-        IBlobStore store = new PostgresBlobStore(_siloA);
+        IBlobStore store = new PostgresBlobStore(SiloA);
 
         var refused = await Assert.ThrowsAsync<RegattaException>(() =>
             store.WriteAsync(wrongKey, bytes.Length, 0, new MemoryStream(bytes), CancellationToken.None));

@@ -38,7 +38,7 @@ public sealed class LoadRun(bool quick) : IDisposable
             pacedDuration: TimeSpan.FromSeconds(quick ? 2 : 5)).GetAwaiter().GetResult()).ToList();
 
     public IEnumerable<BenchmarkResult> RoundTransition() =>
-        Sizes.Select(Registered).SelectMany(n => RoundTransitionScenario.RunAsync(Cluster, Prefix(n), n, repeats: quick || n > 1_000 ? 1 : 2)
+        Sizes.Select(Registered).SelectMany(n => RoundTransitionScenario.RunAsync(Cluster, Prefix(n), n, repeats: n > 1_000 ? 2 : 3)
             .GetAwaiter().GetResult()).ToList();
 
     public void Dispose() => _cluster?.DisposeAsync().AsTask().GetAwaiter().GetResult();
