@@ -52,7 +52,9 @@ public sealed class WorkerSession
     public ModelTransfer Transfer { get; }
     public BlockServer Serving { get; }
     public int JobsDone { get; private set; }
-    private IWorkerGrain Worker => _client.GetGrain<IWorkerGrain>(_options.WorkerId);
+    // Built once: GetGrain resolves the interface by reflection on every call.
+    private IWorkerGrain Worker => _worker ??= _client.GetGrain<IWorkerGrain>(_options.WorkerId);
+    private IWorkerGrain? _worker;
 
     public async Task RunAsync(CancellationToken ct)
     {

@@ -2,6 +2,7 @@ using Regatta.Runs;
 
 namespace Regatta.Jobs;
 
+[GenerateSerializer, Alias("regatta.JobKind")]
 public enum JobKind
 {
     Train,
@@ -14,8 +15,10 @@ public enum JobKind
     Echo,
 }
 
+[GenerateSerializer, Alias("regatta.JobStatus")]
 public enum JobStatus { Opened, Closed }
 
+[GenerateSerializer, Alias("regatta.JobResult")]
 public enum JobResult { None, Success, Failure, Timeout, Cancelled }
 
 /// <summary>The seed's Job: one unit of work with its parent (run and round) and child (worker).</summary>

@@ -71,6 +71,7 @@ public sealed record TrainingSpec
     [Id(4)] public double ProximalMu { get; init; }
 }
 
+[GenerateSerializer, Alias("regatta.SelectionStrategy")]
 public enum SelectionStrategy { All, RandomK, Fraction }
 
 [GenerateSerializer, Alias("regatta.SelectionSpec")]
@@ -92,6 +93,7 @@ public sealed record WitnessSpec
     [Id(2)] public double LossTolerance { get; init; } = 0.5;
 }
 
+[GenerateSerializer, Alias("regatta.AggregationStrategy")]
 public enum AggregationStrategy { FedAvg, FedProx, Median, TrimmedMean, Krum, MultiKrum, FedAdam }
 
 [GenerateSerializer, Alias("regatta.AggregationSpec")]

@@ -1,6 +1,7 @@
 namespace Regatta.Runs;
 
 /// <summary>The run lifecycle drawn in DESIGN.md.</summary>
+[GenerateSerializer, Alias("regatta.RunState")]
 public enum RunState
 {
     Created,
@@ -21,4 +22,5 @@ public static class RunStates
         state is RunState.Finished or RunState.Cancelled or RunState.Failed;
 }
 
+[GenerateSerializer, Alias("regatta.MemberStatus")]
 public enum MemberStatus { Pending, Active, Dropped }

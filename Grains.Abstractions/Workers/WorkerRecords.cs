@@ -1,7 +1,9 @@
 namespace Regatta.Workers;
 
+[GenerateSerializer, Alias("regatta.ApprovalStatus")]
 public enum ApprovalStatus { Unregistered, Pending, Approved, Rejected }
 
+[GenerateSerializer, Alias("regatta.Liveness")]
 public enum Liveness { Online, Busy, Standby, Offline }
 
 /// <summary>Facts a worker reports about its machine when it registers.</summary>
