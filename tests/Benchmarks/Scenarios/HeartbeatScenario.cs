@@ -25,13 +25,16 @@ public static class HeartbeatScenario
         await cluster.ForEachAsync(workers, InFlight, ping); // activate the no-op grains; the workers are active since they registered
         await cluster.ForEachAsync(workers, InFlight, heartbeat);
 
-        // Alternate ours and baseline, best of two each, so drift on the shared machine hits both alike.
+        // Alternate ours and baseline, best of three each, so drift on the shared machine hits both alike.
         var baseline = await ClosedLoop(cluster, workers, duration, ping);
         var ours = await ClosedLoop(cluster, workers, duration, heartbeat);
-        var b = await ClosedLoop(cluster, workers, duration, ping);
-        var o = await ClosedLoop(cluster, workers, duration, heartbeat);
-        if (b.Rate > baseline.Rate) baseline = b;
-        if (o.Rate > ours.Rate) ours = o;
+        for (var round = 1; round < 3; round++)
+        {
+            var b = await ClosedLoop(cluster, workers, duration, ping);
+            var o = await ClosedLoop(cluster, workers, duration, heartbeat);
+            if (b.Rate > baseline.Rate) baseline = b;
+            if (o.Rate > ours.Rate) ours = o;
+        }
         var rate = workers / interval.TotalSeconds;
         var pacedBaseline = await OpenLoop(cluster, workers, rate, pacedDuration, ping);
         var pacedOurs = await OpenLoop(cluster, workers, rate, pacedDuration, heartbeat);
