@@ -72,6 +72,12 @@ public static class Report
         md.AppendLine("- Idle worker = an in-process silo (localhost clustering, SQLite in a temp folder) registers and approves N workers after a");
         md.AppendLine("  warm-up batch; managed heap after a full compacting GC, delta / N. It includes the worker's registry row and Orleans'");
         md.AppendLine("  catalog entry, not only the grain object.");
+        md.AppendLine("- System scenarios (registration storm, heartbeats, round transition): how they are set up, what profiling found and");
+        md.AppendLine("  what was changed, in docs/benchmarks-load.md; weight transfer and what limits it (CPU: two SHA-256 passes on 2 cores),");
+        md.AppendLine("  in docs/blobs.md \"Speed\". Round transition compares coordinator time measured inside the grain on both sides");
+        md.AppendLine("  (`regatta.round.open.duration` against the fan-out grain's own timing); the client-seen tick is in the baseline column.");
+        md.AppendLine("- This VM is shared: the same build's ratios move between full runs (heartbeats 0.61–1.27 at 1k, FedAvg K=8 8–13 GB/s);");
+        md.AppendLine("  a row near its target can flip between runs.");
         md.AppendLine();
         md.AppendLine("## FedAvg against its targets");
         md.AppendLine();
