@@ -39,13 +39,7 @@ public static class RegattaPostgresSiloBuilderExtensions
             o.ConnectionString = null!;
             o.DataSource = database.DataSource;
         });
-        builder.AddAdoNetGrainStorage(storageName, ConfigureGrainStorage);
-        StoredStateSerializer.Use(builder.Services, storageName);
-        if (!string.Equals(storageName, StorageNames.Default, StringComparison.Ordinal))
-        {
-            builder.AddAdoNetGrainStorageAsDefault(ConfigureGrainStorage);
-            StoredStateSerializer.Use(builder.Services, StorageNames.Default);
-        }
+        RegattaGrainStorage.Add(builder, storageName, alsoAsDefault: true, ConfigureGrainStorage);
         builder.UseAdoNetReminderService(o =>
         {
             o.Invariant = RegattaPostgresDatabase.Invariant;

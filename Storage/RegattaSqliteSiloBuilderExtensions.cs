@@ -43,13 +43,7 @@ public static class RegattaSqliteSiloBuilderExtensions
                 o.HashPicker = hashPicker;
         }
 
-        builder.AddAdoNetGrainStorage(options.StorageName, ConfigureGrainStorage);
-        StoredStateSerializer.Use(builder.Services, options.StorageName);
-        if (options.RegisterAsDefault && !string.Equals(options.StorageName, StorageNames.Default, StringComparison.Ordinal))
-        {
-            builder.AddAdoNetGrainStorageAsDefault(ConfigureGrainStorage);
-            StoredStateSerializer.Use(builder.Services, StorageNames.Default);
-        }
+        RegattaGrainStorage.Add(builder, options.StorageName, options.RegisterAsDefault, ConfigureGrainStorage);
 
         builder.UseAdoNetReminderService(o =>
         {

@@ -246,10 +246,10 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
         MoveTo(RunState.WaitingForMembers, $"restored from checkpoint of round {last.Round}");
     }
 
-    /// <summary>The periodic tick: admit joiners, then move through every transition whose condition holds now.</summary>
     /// <summary>
-    /// Does what time or arrivals made due. Returns false when nothing was (the run's data is as it was), so a quiet
-    /// tick, the common case, costs its grain no write of the whole run (at 10k members, megabytes every second).
+    /// The periodic tick: admit joiners, then move through every transition whose condition holds now. Returns false
+    /// when nothing was due (the run's data is as it was), so a quiet tick, the common case, costs its grain no write
+    /// of the whole run (at 10k members, megabytes every second).
     /// </summary>
     public bool Tick()
     {
