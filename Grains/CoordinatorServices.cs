@@ -14,6 +14,11 @@ public static class CoordinatorServices
         services.TryAddSingleton<BlobDataPlane>(); // the silo host fills in the HTTP URL it advertises for blobs
         services.AddSingleton<IModelRuntime, TorchModelRuntime>();
         services.TryAddSingleton<Workers.WorkerLivenessClock>(); // one liveness timer per silo for all worker grains
+        // Calls from outside the cluster: the silo host replaces the process key with the cluster's configured one.
+        services.TryAddSingleton(_ => Security.ClusterKey.ProcessKey);
+        services.TryAddSingleton<Security.WorkerCredentials>();
+        services.AddSingleton<IIncomingGrainCallFilter, Security.AgentGate>();
+        services.AddSingleton<IOutgoingGrainCallFilter, Security.ClusterCallStamp>();
         return services;
     }
 }

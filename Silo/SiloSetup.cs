@@ -27,6 +27,8 @@ public static class SiloSetup
         var settings = SiloSettings.From(config);
         builder.Services.Configure<CoordinatorOptions>(config);
         builder.Services.PostConfigure<CoordinatorOptions>(o => o.DataDir = settings.DataDir);
+        // Shared by the cluster's silos: it marks their own calls, which the gate lets through (docs/security.md).
+        builder.Services.AddSingleton(Grains.Security.ClusterKey.From(config["ClusterKey"], settings.AdminApiKey));
         builder.Services.AddRegattaCoordinator();
         var connectionString = builder.Configuration.GetConnectionString("Regatta");
         builder.UseOrleans(silo => silo.ConfigureRegattaSilo(settings, connectionString));

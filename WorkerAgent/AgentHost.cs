@@ -15,7 +15,7 @@ public static class AgentHost
         using var host = Build(options);
         await host.StartAsync(ct);
         var session = new WorkerSession(options, host.Services.GetRequiredService<IClusterClient>(),
-            host.Services.GetRequiredService<ILoggerFactory>());
+            host.Services.GetRequiredService<ILoggerFactory>(), host.Services.GetRequiredService<WorkerCredential>());
         try
         {
             // Ctrl+C and SIGTERM reach the host's lifetime first: the session must hear them too, to unregister.
@@ -40,8 +40,11 @@ public static class AgentHost
         if (logging is null) builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
         else logging(builder.Logging);
         builder.Logging.AddFilter("Orleans", LogLevel.Warning);
+        var credential = new WorkerCredential(options.WorkerId, options.CacheDir);
+        builder.Services.AddSingleton(credential);
         builder.UseOrleansClient(client =>
         {
+            client.AddOutgoingGrainCallFilter(new WorkerCredentialStamp(credential));
             if (gateway is not null) client.UseStaticClustering(gateway);
             else UseClusterDatabase(client, clusterDb!);
             client.Configure<ClusterOptions>(o => { o.ClusterId = "regatta"; o.ServiceId = "regatta"; });

@@ -25,10 +25,13 @@ public sealed class WorkerSession
     private Task _loading = Task.CompletedTask;
     private (string Version, LayerRange Layers)? _loadingTarget;
 
-    public WorkerSession(AgentOptions options, IClusterClient client, ILoggerFactory loggers)
+    private readonly WorkerCredential _credential;
+
+    public WorkerSession(AgentOptions options, IClusterClient client, ILoggerFactory loggers, WorkerCredential credential)
     {
         _options = options;
         _client = client;
+        _credential = credential;
         _logger = loggers.CreateLogger("agent." + options.WorkerId);
         Transfer = new ModelTransfer(client, options.CacheDir, _logger, ModelTransferOptions.From(options.BlobUrl));
         _runner = new JobRunner(options, Transfer, _logger, p => _progress = p);
@@ -64,13 +67,19 @@ public sealed class WorkerSession
             ServeMemoryBytes = _options.ServeMemoryBytes ?? (hardware.DeviceKind == "cpu" ? 512L << 20 : null),
             Capabilities = [.. hardware.Capabilities, "serve"],
         };
-        var view = await _retry.ExecuteAsync(async _ => await Worker.Register(new WorkerRegistration
+        var registered = await _retry.ExecuteAsync(async _ => await Worker.Register(new WorkerRegistration
         {
             Name = _options.Name,
             Hardware = hardware,
             JoinToken = _options.JoinToken,
             RunId = _options.RunId,
         }), ct);
+        if (registered.Credential is { } issued)
+        {
+            _credential.Store(issued);
+            _logger.LogInformation("Issued a worker credential, kept in {Path}", _credential.Path);
+        }
+        var view = registered.View;
         _approval = view.Approval;
         _logger.LogInformation("Registered as {WorkerId} on {Device} ({Name}), {Cores} cores: {Approval}",
             _options.WorkerId, hardware.DeviceKind, hardware.DeviceName, hardware.CpuCores, view.Approval);
@@ -99,7 +108,7 @@ public sealed class WorkerSession
         {
             try
             {
-                var joined = await _retry.ExecuteAsync(async _ => await _client.GetGrain<IRunGrain>(runId).Join(_options.WorkerId, _options.JoinToken), ct);
+                var joined = await _retry.ExecuteAsync(async _ => await Worker.Join(runId, _options.JoinToken), ct);
                 _logger.LogInformation("Joined run {RunId} ({Status}{Auto})", runId, joined.Status, joined.AutoApproved ? ", approved by join token" : "");
                 return;
             }
@@ -133,7 +142,7 @@ public sealed class WorkerSession
             _progress = null;
             try
             {
-                await _retry.ExecuteAsync(async _ => await _client.GetGrain<IJobGrain>(assignment.JobId).Complete(_options.WorkerId, outcome), ct);
+                await _retry.ExecuteAsync(async _ => await Worker.Complete(assignment.JobId, outcome), ct);
                 JobsDone++;
             }
             catch (RegattaException e)
@@ -217,11 +226,10 @@ public sealed class WorkerSession
         {
             try
             {
-                var model = await _client.GetGrain<ILayerMapGrain>(0).GetModel();
+                var (model, quantization) = await Worker.GetServingModel();
                 if (model.Version != version) return; // the model moved on; the next heartbeat brings the new assignment
-                var settings = await _client.GetGrain<INetworkSettingsGrain>(0).Get();
                 _logger.LogInformation("Serving: loading blocks {Layers} of {Version} ({Source})", layers, version[..12], model.Source);
-                await Serving.LoadAsync(model, layers, settings.Quantization, ct);
+                await Serving.LoadAsync(model, layers, quantization, ct);
                 _serverReference ??= _client.CreateObjectReference<IBlockServer>(Serving);
                 await Worker.Serve(_serverReference, version, layers); // at once, not a heartbeat later
             }

@@ -30,14 +30,14 @@ public sealed class DashboardActions(
     public Task<ActionOutcome> ApproveWorker(string workerId) =>
         Act("approve", workerId, "workerId", async () =>
         {
-            await grains.GetGrain<IWorkerGrain>(workerId).Approve();
+            await grains.GetGrain<IWorkerOperatorGrain>(workerId).Approve();
             return $"Worker {workerId} approved";
         });
 
     public Task<ActionOutcome> RejectWorker(string workerId, string? reason) =>
         Act("reject", workerId, "workerId", async () =>
         {
-            await grains.GetGrain<IWorkerGrain>(workerId).Reject(Reason(reason, "rejected by operator"));
+            await grains.GetGrain<IWorkerOperatorGrain>(workerId).Reject(Reason(reason, "rejected by operator"));
             return $"Worker {workerId} rejected";
         });
 

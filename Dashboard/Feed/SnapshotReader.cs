@@ -130,7 +130,7 @@ public sealed class SnapshotReader(IGrainFactory grains, TimeProvider time, ILog
     private async Task<IReadOnlyList<WorkerView>> ReadWorkers()
     {
         var page = await grains.GetGrain<IWorkerRegistryGrain>(0).List(0, MaxListed);
-        var views = await Task.WhenAll(page.Items.Select(w => grains.GetGrain<IWorkerGrain>(w.WorkerId).GetView()));
+        var views = await Task.WhenAll(page.Items.Select(w => grains.GetGrain<IWorkerOperatorGrain>(w.WorkerId).GetView()));
         return views.OrderBy(w => w.Approval == ApprovalStatus.Pending ? 0 : 1).ThenBy(w => w.WorkerId, StringComparer.Ordinal).ToList();
     }
 

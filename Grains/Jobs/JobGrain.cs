@@ -92,7 +92,7 @@ public sealed class JobGrain(
     private async Task Notify(JobRecord job, bool notifyRun)
     {
         await Record(job);
-        await GrainFactory.GetGrain<IWorkerGrain>(job.WorkerId).OnJobClosed(job);
+        await GrainFactory.GetGrain<IWorkerClusterGrain>(job.WorkerId).OnJobClosed(job);
         if (notifyRun) await GrainFactory.GetGrain<IRunGrain>(job.RunId).OnJobClosed(job);
     }
 

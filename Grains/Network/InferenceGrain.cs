@@ -102,7 +102,7 @@ public sealed class InferenceGrain(TimeProvider time, ILogger<InferenceGrain> lo
                 ForwardResult result;
                 try
                 {
-                    result = await GrainFactory.GetGrain<IWorkerGrain>(hop.WorkerId).Forward(input with { From = hop.From, To = hop.To });
+                    result = await GrainFactory.GetGrain<IWorkerClusterGrain>(hop.WorkerId).Forward(input with { From = hop.From, To = hop.To });
                     RegattaMetrics.Hop(Stopwatch.GetElapsedTime(hopStarted), succeeded: true);
                 }
                 catch (Exception e) when (e is RegattaException or TimeoutException or OrleansException)

@@ -82,9 +82,9 @@ public sealed class LayerMapGrain(
 
         // Persist first, then tell the workers: a crash in between re-sends on the next re-plan, never loses the plan.
         var moved = view.Assignments.Where(a => previousVersion != view.ModelVersion || !previous.TryGetValue(a.Key, out var old) || old != a.Value)
-            .Select(a => GrainFactory.GetGrain<IWorkerGrain>(a.Key).SetLayers(a.Value, view.ModelVersion));
+            .Select(a => GrainFactory.GetGrain<IWorkerClusterGrain>(a.Key).SetLayers(a.Value, view.ModelVersion));
         var dropped = previous.Keys.Where(w => !view.Assignments.ContainsKey(w))
-            .Select(w => GrainFactory.GetGrain<IWorkerGrain>(w).SetLayers(null, null));
+            .Select(w => GrainFactory.GetGrain<IWorkerClusterGrain>(w).SetLayers(null, null));
         await Task.WhenAll(moved.Concat(dropped));
         logger.LogInformation("Layer plan for {Version}: {Workers} workers serving, coverage {Coverage}%, weakest block {Weakest} replicas, {Standby} on standby",
             view.ModelVersion[..12], view.Assignments.Count, view.CoveragePercent, plan.WeakestReplicas, view.Standby.Count);

@@ -24,7 +24,7 @@ public sealed class RunGrain(
     private const string ReminderName = "run-tick";
     private RunLifecycle _machine = null!;
     private IGrainTimer? _timer;
-    private GrainReferences<IWorkerGrain>? _workers;
+    private GrainReferences<IWorkerClusterGrain>? _workers;
     private CandidateBuilder? _candidate;
     private (string Hash, ModelWeights Weights)? _global;
 
@@ -111,7 +111,7 @@ public sealed class RunGrain(
     {
         Ids.Require(workerId, "workerId");
         if (!Data.Exists) throw new RegattaException("unknown_run", $"run '{RunId}' does not exist");
-        var worker = GrainFactory.GetGrain<IWorkerGrain>(workerId);
+        var worker = GrainFactory.GetGrain<IWorkerOperatorGrain>(workerId);
         var view = await worker.GetView();
         var autoApproved = false;
         switch (view.Approval)
@@ -368,7 +368,7 @@ public sealed class RunGrain(
             Deadline = open.Deadline,
         });
 
-    private IWorkerGrain Worker(string workerId) => (_workers ??= new(GrainFactory)).Get(workerId);
+    private IWorkerClusterGrain Worker(string workerId) => (_workers ??= new(GrainFactory)).Get(workerId);
 
     /// <summary>After a crash between persisting and acting, the current round's jobs are opened again (idempotently).</summary>
     private async Task ReplayOpenJobs()

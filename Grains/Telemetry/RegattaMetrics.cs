@@ -31,6 +31,7 @@ public static class RegattaMetrics
 
     private static readonly Counter<long> InferenceRequestsCounter = Meter.CreateCounter<long>("regatta.inference.requests", "{request}", "Inference requests served, by outcome");
     private static readonly Counter<long> InferenceTokensCounter = Meter.CreateCounter<long>("regatta.inference.tokens", "{token}", "Tokens of inference requests, by kind (prompt, completion)");
+    private static readonly Counter<long> CallsRefusedCounter = Meter.CreateCounter<long>("regatta.calls.refused", "{call}", "Calls from outside the cluster refused by the gate, by reason");
     private static readonly Counter<long> HopRetriesCounter = Meter.CreateCounter<long>("regatta.inference.hop_retries", "{hop}", "Inference hops that failed and were retried on another worker");
     private static readonly Histogram<double> HopDuration = Meter.CreateHistogram<double>("regatta.inference.hop.duration", "s", "Time of one hop of an inference step through a worker");
 
@@ -58,6 +59,8 @@ public static class RegattaMetrics
     private static string MembersBucket(int members) => members switch { < 10 => "<10", < 100 => "<100", < 1000 => "<1k", < 10000 => "<10k", _ => ">=10k" };
 
     public static void Heartbeat() => HeartbeatsCounter.Add(1);
+
+    public static void CallRefused(string code) => CallsRefusedCounter.Add(1, new KeyValuePair<string, object?>("reason", code));
 
     public static void InferenceServed(int promptTokens, int completionTokens)
     {

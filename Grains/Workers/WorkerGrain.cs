@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Regatta.Grains.Security;
 using Regatta.Jobs;
 using Regatta.Network;
 using Regatta.Runs;
@@ -17,7 +18,7 @@ public sealed class WorkerGrain(
     IOptions<CoordinatorOptions> options,
     TimeProvider time,
     WorkerLivenessClock clock,
-    ILogger<WorkerGrain> logger) : Grain, IWorkerGrain, IWorkerLiveness
+    ILogger<WorkerGrain> logger) : Grain, IWorkerGrain, IWorkerOperatorGrain, IWorkerClusterGrain, IWorkerLiveness
 {
     private const int RecentJobsKept = 50;
     private const long MaxTokensPerHeartbeat = 10_000_000;
@@ -28,6 +29,7 @@ public sealed class WorkerGrain(
     private long _toldOffer = -1; // the serving memory last told to the layer map (0: not serving); -1: nothing told yet
     // The agent's serving endpoint lives only in memory: it re-announces itself with every heartbeat.
     private Serving? _server;
+    private BlobAccessRules? _blobs;
 
     private sealed record Serving(IBlockServer Server, string Version, LayerRange Layers);
 
@@ -41,10 +43,11 @@ public sealed class WorkerGrain(
         return Task.CompletedTask;
     }
 
-    public async Task<WorkerView> Register(WorkerRegistration registration)
+    public async Task<WorkerRegistered> Register(WorkerRegistration registration)
     {
         var problems = RegistrationProblems(registration);
         if (problems is not null) throw new RegattaException("bad_registration", problems);
+        var credential = await IssueCredential();
         var now = time.GetUtcNow();
         if (Data.Approval is ApprovalStatus.Unregistered)
         {
@@ -60,7 +63,22 @@ public sealed class WorkerGrain(
         Watch();
         if (logger.IsEnabled(LogLevel.Information)) // a registration storm should not box four arguments per worker for nothing
             logger.LogInformation("Worker {WorkerId} ({Name}) registered: {Approval}, {Device}", WorkerId, Data.Name, Data.Approval, Data.Hardware.DeviceKind);
-        return View();
+        return new WorkerRegistered(View(), credential);
+    }
+
+    /// <summary>
+    /// An agent registering without a credential gets one if the id is unclaimed (the first claim wins); a claimed id
+    /// needs its credential (the gate has checked it), or an operator's reset. The cluster's own callers (the REST
+    /// worker protocol) manage the credential themselves.
+    /// </summary>
+    private async Task<string?> IssueCredential()
+    {
+        if (AgentCaller.Current is not "") return null;
+        var credential = Secrets.New();
+        if (!await GrainFactory.GetGrain<IWorkerTokenGrain>(WorkerId).Claim(Secrets.Hash(credential)))
+            throw new RegattaException("worker_exists",
+                $"worker '{WorkerId}' is registered with a credential; present it (the agent keeps it in its cache folder), or ask an operator to reset it");
+        return credential;
     }
 
     public async Task<WorkerView> Approve()
@@ -140,6 +158,41 @@ public sealed class WorkerGrain(
     }
 
     public Task<WorkerView> GetView() => Task.FromResult(View());
+
+    public Task<JobRecord> Complete(string jobId, JobOutcome outcome)
+    {
+        RequireRegistered();
+        if (!Ids.IsValid(jobId)) throw new RegattaException("unknown_job", "jobId: not a job id");
+        // The job grain checks that the job is this worker's: the worker is this grain's key, never the caller's word.
+        return GrainFactory.GetGrain<IJobGrain>(jobId).Complete(WorkerId, outcome);
+    }
+
+    public Task<JoinResult> Join(string runId, string? joinToken)
+    {
+        RequireRegistered();
+        if (!Ids.IsValid(runId)) throw new RegattaException("unknown_run", "runId: not a run id");
+        if (joinToken is { Length: > 200 }) throw new RegattaException("bad_join_token", "joinToken: at most 200 characters");
+        return GrainFactory.GetGrain<IRunGrain>(runId).Join(WorkerId, joinToken);
+    }
+
+    public async Task<ServingModel> GetServingModel()
+    {
+        RequireRegistered();
+        if (Data.Approval != ApprovalStatus.Approved) throw new RegattaException("not_approved", $"worker '{WorkerId}' is not approved");
+        var settings = GrainFactory.GetGrain<INetworkSettingsGrain>(0).Get();
+        var model = await GrainFactory.GetGrain<ILayerMapGrain>(0).GetModel();
+        return new ServingModel(model, (await settings).Quantization);
+    }
+
+    public async Task<string?> MayAccessBlob(string hash, BlobAccess access)
+    {
+        if (Data.Approval == ApprovalStatus.Unregistered) return "the worker is not registered";
+        // The served model's parts are looked up only for a worker that holds blocks and is not asking about its jobs.
+        IReadOnlyCollection<string>? parts = null;
+        if (Data.Layers is not null && access != BlobAccess.Write && Data.Assignments.All(a => a.ModelHash != hash && a.BaseModelHash != hash))
+            parts = (await GrainFactory.GetGrain<ILayerMapGrain>(0).GetModel()).PartHashes;
+        return (_blobs ??= new BlobAccessRules()).Check(hash, access, Data.Approval == ApprovalStatus.Approved, Data.Assignments, parts);
+    }
 
     public async Task<Assignment?> NextAssignment(TimeSpan maxWait)
     {

@@ -42,10 +42,9 @@ public sealed class AdminApiKey
     }
 
     /// <summary>A random URL-safe secret of 256 bits (admin keys and worker tokens).</summary>
-    public static string NewSecret() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))
-        .TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    public static string NewSecret() => Grains.Security.Secrets.New();
 
-    public static byte[] Hash(string secret) => SHA256.HashData(Encoding.UTF8.GetBytes(secret));
+    public static byte[] Hash(string secret) => Grains.Security.Secrets.Hash(secret);
 
     private static void WritePrivate(string path, string key)
     {

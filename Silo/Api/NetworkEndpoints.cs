@@ -52,7 +52,7 @@ public static class NetworkEndpoints
     {
         var settings = await NetworkDirectory.Settings(grains);
         var workers = await NetworkDirectory.Workers(grains);
-        var views = await Task.WhenAll(workers.Select(w => grains.GetGrain<IWorkerGrain>(w.WorkerId).GetView()));
+        var views = await Task.WhenAll(workers.Select(w => grains.GetGrain<IWorkerOperatorGrain>(w.WorkerId).GetView()));
         var coverage = NetworkCoverage.Compute(settings.TotalLayers, views);
         var counts = await grains.GetGrain<IWorkerRegistryGrain>(0).Counts();
         var usage = await grains.GetGrain<IUsageLogGrain>(0).Totals();

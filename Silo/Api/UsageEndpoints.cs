@@ -60,7 +60,7 @@ public static class UsageEndpoints
         var user = grains.GetGrain<IUserGrain>(request.UserId!);
         if (await user.Get() is null)
             throw new ApiProblemException(StatusCodes.Status404NotFound, "user_id", $"user '{request.UserId}' is not registered", "unknown_user");
-        var views = await Task.WhenAll(workerIds.Select(w => grains.GetGrain<IWorkerGrain>(w).GetView()));
+        var views = await Task.WhenAll(workerIds.Select(w => grains.GetGrain<IWorkerOperatorGrain>(w).GetView()));
         var unknown = views.Select((v, i) => (v, i)).Where(x => x.v.Approval == ApprovalStatus.Unregistered).ToList();
         if (unknown.Count > 0)
             throw new ApiProblemException(StatusCodes.Status404NotFound,

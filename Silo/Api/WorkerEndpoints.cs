@@ -44,7 +44,7 @@ public static class WorkerEndpoints
             _ => throw ApiProblemException.BadRequest("approval", "must be pending, approved or rejected"),
         };
         var page = await grains.GetGrain<IWorkerRegistryGrain>(0).List(skip, take, approval);
-        var views = await Task.WhenAll(page.Items.Select(w => grains.GetGrain<IWorkerGrain>(w.WorkerId).GetView()));
+        var views = await Task.WhenAll(page.Items.Select(w => grains.GetGrain<IWorkerOperatorGrain>(w.WorkerId).GetView()));
         return TypedResults.Ok(new PageDto<WorkerDto>([.. views.Select(WorkerDto.Of)], page.Total, skip, take));
     }
 
@@ -57,13 +57,13 @@ public static class WorkerEndpoints
         var workerId = request.WorkerId!;
         var worker = grains.GetGrain<IWorkerGrain>(workerId);
         var tokens = grains.GetGrain<IWorkerTokenGrain>(workerId);
-        var known = (await worker.GetView()).Approval != ApprovalStatus.Unregistered;
+        var known = (await grains.GetGrain<IWorkerOperatorGrain>(workerId).GetView()).Approval != ApprovalStatus.Unregistered;
         string token;
         WorkerView view;
         if (!known)
         {
             token = AdminApiKey.NewSecret();
-            view = await worker.Register(registration);
+            view = (await worker.Register(registration)).View;
             // Two first registrations racing: the one that stored its token first owns the id.
             if (!await tokens.Claim(AdminApiKey.Hash(token)))
                 throw new ApiProblemException(StatusCodes.Status409Conflict, "worker_id", $"worker '{workerId}' was registered at the same time by another caller", "worker_exists");
@@ -71,13 +71,13 @@ public static class WorkerEndpoints
         else if (ApiAuth.IsAdmin(http))
         {
             token = AdminApiKey.NewSecret(); // an operator re-issues the token of a worker that lost it
-            view = await worker.Register(registration);
+            view = (await worker.Register(registration)).View;
             await tokens.Reset(AdminApiKey.Hash(token));
         }
         else if (await ApiAuth.IsWorker(http, workerId))
         {
             token = ApiAuth.Bearer(http)!;
-            view = await worker.Register(registration);
+            view = (await worker.Register(registration)).View;
         }
         else
         {
@@ -115,20 +115,20 @@ public static class WorkerEndpoints
             Status = request.Status ?? Liveness.Online,
             TokensServedSinceLast = request.TokensServedSinceLast ?? 0,
         });
-        var view = await worker.GetView();
+        var view = await grains.GetGrain<IWorkerOperatorGrain>(workerId).GetView();
         return TypedResults.Ok(new HeartbeatReplyDto(workerId, reply.Approval, reply.Liveness, view.Layers?.Start, view.Layers?.End,
             reply.PendingAssignments, reply.Runs, reply.NextHeartbeat.TotalSeconds));
     }
 
     private static async Task<IResult> Approve(string id, IGrainFactory grains)
     {
-        var worker = grains.GetGrain<IWorkerGrain>(ApiQuery.Id(id, "id"));
+        var worker = grains.GetGrain<IWorkerOperatorGrain>(ApiQuery.Id(id, "id"));
         return TypedResults.Ok(WorkerDto.Of(await worker.Approve()));
     }
 
     private static async Task<IResult> Reject(string id, HttpContext http, IGrainFactory grains)
     {
-        var worker = grains.GetGrain<IWorkerGrain>(ApiQuery.Id(id, "id"));
+        var worker = grains.GetGrain<IWorkerOperatorGrain>(ApiQuery.Id(id, "id"));
         var reason = RunEndpoints.Reason(await ApiBody.JsonAsync<ReasonRequest>(http, optional: true), "rejected by operator");
         return TypedResults.Ok(WorkerDto.Of(await worker.Reject(reason)));
     }

@@ -33,7 +33,8 @@ public sealed class AgentFleet(RegattaCluster cluster) : IAsyncDisposable
         };
         var host = AgentHost.Build(options, logging => logging.SetMinimumLevel(LogLevel.Warning));
         await host.StartAsync();
-        var session = new WorkerSession(options, host.Services.GetRequiredService<IClusterClient>(), host.Services.GetRequiredService<ILoggerFactory>());
+        var session = new WorkerSession(options, host.Services.GetRequiredService<IClusterClient>(), host.Services.GetRequiredService<ILoggerFactory>(),
+            host.Services.GetRequiredService<WorkerCredential>());
         var agent = new RunningAgent(id, host, session);
         _agents.Add(agent);
         return agent;

@@ -20,11 +20,11 @@ public sealed class InferenceTests
         foreach (var id in ids)
         {
             agents.Add(await fleet.StartAsync(id, runId: null, joinToken: null, serveMemoryBytes: memory, serveDelay: delay));
-            await Eventually.Until(() => cluster.Grains.GetGrain<IWorkerGrain>(id).GetView(), v => v.Approval == ApprovalStatus.Pending, Patience, $"{id} registers");
-            await cluster.Grains.GetGrain<IWorkerGrain>(id).Approve();
+            await Eventually.Until(() => cluster.Grains.GetGrain<IWorkerOperatorGrain>(id).GetView(), v => v.Approval == ApprovalStatus.Pending, Patience, $"{id} registers");
+            await cluster.Grains.GetGrain<IWorkerOperatorGrain>(id).Approve();
         }
         foreach (var id in ids)
-            await Eventually.Until(() => cluster.Grains.GetGrain<IWorkerGrain>(id).GetView(), v => v.Serving, Patience, $"{id} serves its blocks");
+            await Eventually.Until(() => cluster.Grains.GetGrain<IWorkerOperatorGrain>(id).GetView(), v => v.Serving, Patience, $"{id} serves its blocks");
         return agents;
     }
 
@@ -101,7 +101,7 @@ public sealed class InferenceTests
         // Tokens served: every worker took part in every step; agents report them with their heartbeats.
         var stepTokens = prompts.Sum(p => p.Length) + (3 + 5) + (2 + 4); // first step counts the prompt, later steps one token
         foreach (var id in new[] { "third-1", "third-2", "third-3" })
-            await Eventually.Until(() => cluster.Grains.GetGrain<IWorkerGrain>(id).GetView(), v => v.TokensServed == stepTokens, Patience, $"{id} reports {stepTokens} tokens");
+            await Eventually.Until(() => cluster.Grains.GetGrain<IWorkerOperatorGrain>(id).GetView(), v => v.TokensServed == stepTokens, Patience, $"{id} reports {stepTokens} tokens");
     }
 
     [Fact]

@@ -61,7 +61,7 @@ public sealed class AuthTests(ApiSilo silo)
         Assert.Equal(RunState.Created, (await silo.Grains.GetGrain<IRunGrain>(run).GetView()).State);
         Assert.Equal("", (await silo.Grains.GetGrain<IRunGrain>(run + "-new").GetView()).RunId);
         Assert.Empty(await silo.Grains.GetGrain<IRunGrain>(run).GetReports());
-        var view = await silo.Grains.GetGrain<IWorkerGrain>(worker).GetView();
+        var view = await silo.Grains.GetGrain<IWorkerOperatorGrain>(worker).GetView();
         Assert.Equal((ApprovalStatus.Pending, Liveness.Online), (view.Approval, view.Liveness));
         Assert.Null(await silo.Grains.GetGrain<IUserGrain>(user).Get());
         Assert.Equal(settings, await silo.Grains.GetGrain<INetworkSettingsGrain>(0).Get());

@@ -79,6 +79,6 @@ public sealed class LocalModeTests(LocalModeSilo silo) : IClassFixture<LocalMode
             await workerA.PostAsync("/api/workers/heartbeat", Http.Json($$"""{"worker_id": "{{a}}", "tokens_served_since_last": 1}""")).Expect();
         Assert.Contains("worker", await workerA.PostAsync("/api/workers/heartbeat", Http.Json($$"""{"worker_id": "{{a}}", "tokens_served_since_last": 1}""")).Problem(429, "rate"));
         await workerB.PostAsync("/api/workers/heartbeat", Http.Json($$"""{"worker_id": "{{b}}"}""")).Expect();
-        Assert.Equal(3, (await silo.Grains.GetGrain<Workers.IWorkerGrain>(a).GetView()).TokensServed);
+        Assert.Equal(3, (await silo.Grains.GetGrain<Workers.IWorkerOperatorGrain>(a).GetView()).TokensServed);
     }
 }

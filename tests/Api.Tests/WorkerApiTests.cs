@@ -34,7 +34,7 @@ public sealed class WorkerApiTests(ApiSilo silo)
         Assert.Equal("transformer", reply.Str("model_name"));
         Assert.Contains($"127.0.0.1:{silo.GatewayPort}", reply.GetProperty("initial_peers").EnumerateArray().Select(p => p.GetString()));
         Assert.True(reply.Str("worker_token").Length >= 40);
-        var view = await silo.Grains.GetGrain<IWorkerGrain>(id).GetView();
+        var view = await silo.Grains.GetGrain<IWorkerOperatorGrain>(id).GetView();
         Assert.Equal((ApprovalStatus.Pending, "cuda", 24L << 30, 8), (view.Approval, view.Hardware.DeviceKind, view.Hardware.VramBytes, view.Hardware.CpuCores));
     }
 
@@ -59,7 +59,7 @@ public sealed class WorkerApiTests(ApiSilo silo)
         Assert.Contains("application/json", await _anonymous.PostAsync("/api/workers/register", new StringContent(Registration(id))).Problem(415, "Content-Type"));
         Assert.Contains("limit", await _anonymous.PostAsync("/api/workers/register", Http.Json(Registration(id, $", \"device_name\": \"{new string('x', 1_100_000)}\""))).Problem(413, "body"));
 
-        Assert.Equal(ApprovalStatus.Unregistered, (await silo.Grains.GetGrain<IWorkerGrain>(id).GetView()).Approval);
+        Assert.Equal(ApprovalStatus.Unregistered, (await silo.Grains.GetGrain<IWorkerOperatorGrain>(id).GetView()).Approval);
     }
 
     [Fact]
@@ -71,12 +71,12 @@ public sealed class WorkerApiTests(ApiSilo silo)
         Assert.Contains("already registered", await _anonymous.PostAsync("/api/workers/register", Http.Json(Registration(id).Replace("box", "hijack"))).Problem(409, "worker_id"));
         using var stranger = silo.WithBearer("someone-elses-token");
         Assert.Contains("already registered", await stranger.PostAsync("/api/workers/register", Http.Json(Registration(id).Replace("box", "hijack"))).Problem(409, "worker_id"));
-        Assert.Equal($"box {id}", (await silo.Grains.GetGrain<IWorkerGrain>(id).GetView()).Name);
+        Assert.Equal($"box {id}", (await silo.Grains.GetGrain<IWorkerOperatorGrain>(id).GetView()).Name);
 
         using var owner = silo.WithBearer(token);
         var again = await owner.PostAsync("/api/workers/register", Http.Json(Registration(id).Replace("box", "renamed"))).Expect();
         Assert.Equal(token, again.Str("worker_token"));
-        Assert.Equal($"renamed {id}", (await silo.Grains.GetGrain<IWorkerGrain>(id).GetView()).Name);
+        Assert.Equal($"renamed {id}", (await silo.Grains.GetGrain<IWorkerOperatorGrain>(id).GetView()).Name);
 
         var reissued = await _admin.PostAsync("/api/workers/register", Http.Json(Registration(id))).Expect();
         Assert.NotEqual(token, reissued.Str("worker_token"));
@@ -109,7 +109,7 @@ public sealed class WorkerApiTests(ApiSilo silo)
         Assert.Contains("unknown field", await worker.PostAsync("/api/workers/heartbeat", Http.Json($$"""{"worker_id": "{{id}}", "tokens": 1}""")).Problem(400, "tokens"));
         Assert.Contains("required", await worker.PostAsync("/api/workers/heartbeat", Http.Json("{}")).Problem(400, "worker_id"));
 
-        var view = await silo.Grains.GetGrain<IWorkerGrain>(id).GetView();
+        var view = await silo.Grains.GetGrain<IWorkerOperatorGrain>(id).GetView();
         Assert.Equal((120L, Liveness.Busy), (view.TokensServed, view.Liveness));
     }
 
@@ -122,14 +122,14 @@ public sealed class WorkerApiTests(ApiSilo silo)
         Assert.Contains("missing", await _anonymous.PostAsync($"/api/workers/{id}/approve", null).Problem(401, "Authorization"));
         using var worker = silo.WithBearer(token);
         Assert.Contains("admin API key", await worker.PostAsync($"/api/workers/{id}/approve", null).Problem(401, "Authorization"));
-        Assert.Equal(ApprovalStatus.Pending, (await silo.Grains.GetGrain<IWorkerGrain>(id).GetView()).Approval);
+        Assert.Equal(ApprovalStatus.Pending, (await silo.Grains.GetGrain<IWorkerOperatorGrain>(id).GetView()).Approval);
 
         var approved = await _admin.PostAsync($"/api/workers/{id}/approve", null).Expect();
         Assert.Equal(("approved", "online"), (approved.Str("approval"), approved.Str("status")));
         Assert.Contains("already approved", await _admin.PostAsync($"/api/workers/{id}/approve", null).Problem(409, "approval"));
 
         Assert.Contains("1 to 500", await _admin.PostAsync($"/api/workers/{id}/reject", Http.Json($$"""{"reason": "{{new string('r', 501)}}"}""")).Problem(400, "reason"));
-        Assert.Equal(ApprovalStatus.Approved, (await silo.Grains.GetGrain<IWorkerGrain>(id).GetView()).Approval);
+        Assert.Equal(ApprovalStatus.Approved, (await silo.Grains.GetGrain<IWorkerOperatorGrain>(id).GetView()).Approval);
         var rejected = await _admin.PostAsync($"/api/workers/{id}/reject", Http.Json("""{"reason": "untrusted"}""")).Expect();
         Assert.Equal(("rejected", "untrusted"), (rejected.Str("status"), rejected.Str("reject_reason")));
         Assert.Contains("already rejected", await _admin.PostAsync($"/api/workers/{id}/reject", null).Problem(409, "approval"));
@@ -139,7 +139,7 @@ public sealed class WorkerApiTests(ApiSilo silo)
         Assert.Contains("not registered", await _admin.PostAsync($"/api/workers/{unknown}/approve", null).Problem(404, "id"));
         Assert.Contains("not registered", await _admin.PostAsync($"/api/workers/{unknown}/reject", null).Problem(404, "id"));
         Assert.Contains("characters", await _admin.PostAsync("/api/workers/-x/approve", null).Problem(400, "id"));
-        Assert.Equal(ApprovalStatus.Unregistered, (await silo.Grains.GetGrain<IWorkerGrain>(unknown).GetView()).Approval);
+        Assert.Equal(ApprovalStatus.Unregistered, (await silo.Grains.GetGrain<IWorkerOperatorGrain>(unknown).GetView()).Approval);
     }
 
     [Fact]
@@ -152,11 +152,11 @@ public sealed class WorkerApiTests(ApiSilo silo)
 
         Assert.Contains("missing", await _anonymous.DeleteAsync($"/api/workers/{id}").Problem(401, "Authorization"));
         Assert.Contains("not the admin API key or the worker token", await impostor.DeleteAsync($"/api/workers/{id}").Problem(401, "Authorization"));
-        Assert.Equal(Liveness.Online, (await silo.Grains.GetGrain<IWorkerGrain>(id).GetView()).Liveness);
+        Assert.Equal(Liveness.Online, (await silo.Grains.GetGrain<IWorkerOperatorGrain>(id).GetView()).Liveness);
 
         using var worker = silo.WithBearer(token);
         await worker.DeleteAsync($"/api/workers/{id}").Expect(HttpStatusCode.NoContent);
-        Assert.Equal(Liveness.Offline, (await silo.Grains.GetGrain<IWorkerGrain>(id).GetView()).Liveness);
+        Assert.Equal(Liveness.Offline, (await silo.Grains.GetGrain<IWorkerOperatorGrain>(id).GetView()).Liveness);
         await _admin.DeleteAsync($"/api/workers/{other}").Expect(HttpStatusCode.NoContent);
 
         Assert.Contains("not registered", await _admin.DeleteAsync($"/api/workers/{Http.NewId("nobody")}").Problem(404, "id"));

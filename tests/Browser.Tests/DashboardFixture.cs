@@ -22,6 +22,8 @@ public sealed class DashboardFixture : IAsyncLifetime
     private IPlaywright? _playwright;
     private string? _dataDir;
 
+    private const string ClusterKey = "browser-tests-cluster-key-0123456789abcdef";
+
     public SiloProcess Silo { get; private set; } = null!;
     public IGrainFactory Grains => _client!.Services.GetRequiredService<IClusterClient>();
     public IBrowser Browser { get; private set; } = null!;
@@ -40,7 +42,13 @@ public sealed class DashboardFixture : IAsyncLifetime
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.UseOrleansClient(client => client
             .UseStaticClustering(new IPEndPoint(IPAddress.Loopback, Silo.Ports.Gateway))
-            .Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = ("regatta", "regatta")));
+            .Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = ("regatta", "regatta"))
+            // The fixture seeds workers and runs as the cluster would: it shares the silo's cluster key.
+            .AddOutgoingGrainCallFilter(call =>
+            {
+                RequestContext.Set(Regatta.Security.CallIdentity.ClusterKey, ClusterKey);
+                return call.Invoke();
+            }));
         _client = builder.Build();
         await _client.StartAsync();
 
@@ -65,6 +73,7 @@ public sealed class DashboardFixture : IAsyncLifetime
         ["Regatta__HeartbeatInterval"] = "00:00:01",
         ["Regatta__ReminderPeriod"] = "00:00:05",
         ["Regatta__Dashboard__AdminPassword"] = AdminPassword,
+        ["Regatta__ClusterKey"] = ClusterKey,
         ["Regatta__Dashboard__ViewerUser"] = "viewer",
         ["Regatta__Dashboard__ViewerPassword"] = ViewerPassword,
     };

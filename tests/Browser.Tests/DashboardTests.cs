@@ -46,7 +46,7 @@ public sealed class DashboardTests(DashboardFixture fixture)
             // The grain changed and the feed shows it without a reload.
             await Expect(row).ToContainTextAsync("Approved");
         }
-        Assert.Equal(ApprovalStatus.Approved, (await alpha.Grain.GetView()).Approval);
+        Assert.Equal(ApprovalStatus.Approved, (await alpha.Operator.GetView()).Approval);
 
         await page.GotoAsync("/runs/new");
         await DashboardFixture.WaitInteractiveAsync(page);
@@ -143,7 +143,7 @@ public sealed class DashboardTests(DashboardFixture fixture)
         // Orleans' dashboard is for admins only.
         await page.GotoAsync("/orleans/");
         Assert.Contains("/denied", page.Url);
-        Assert.Equal(ApprovalStatus.Pending, (await pending.Grain.GetView()).Approval);
+        Assert.Equal(ApprovalStatus.Pending, (await pending.Operator.GetView()).Approval);
         await page.Context.CloseAsync();
     }
 

@@ -29,7 +29,7 @@ public sealed class JobOpeningTests
         Assert.Equal(JobStatus.Opened, job.Status);
         Assert.Equal(("w-open", "r-open", 1, 1, JobKind.Train, "r-open/1/1"), (job.WorkerId, job.RunId, job.Round, job.Attempt, job.Kind, job.RequestId));
         Assert.Equal(assignment.ModelHash, job.InputModelHash);
-        Assert.Equal(0, (await worker.Heartbeat(new Heartbeat())).PendingAssignments);
+        Assert.Equal(0, (await worker.Agent.Heartbeat(new Heartbeat())).PendingAssignments);
         var history = await cluster.Grains.GetGrain<IJobHistoryGrain>(JobHistoryKeys.ForWorker("w-open")).GetPage(0, 10);
         Assert.Equal([assignment.JobId], history.Items.Select(j => j.JobId));
     }
@@ -85,10 +85,17 @@ public sealed class JobOpeningTests
     }
 
     /// <summary>A registered worker and the round-1 train assignment its run would send it.</summary>
-    private static async Task<(IWorkerGrain, Assignment)> RegisteredWorker(RegattaCluster cluster, string workerId, string runId)
+    /// <summary>The worker as its run (<see cref="Worker.Assign"/>) and its agent (<see cref="Worker.NextAssignment"/>) reach it.</summary>
+    private sealed record Worker(IWorkerClusterGrain Cluster, IWorkerGrain Agent)
     {
-        var worker = cluster.Grains.GetGrain<IWorkerGrain>(workerId);
-        await worker.Register(new WorkerRegistration { Name = workerId, Hardware = Cpu });
+        public Task Assign(Assignment assignment) => Cluster.Assign(assignment);
+        public Task<Assignment?> NextAssignment(TimeSpan maxWait) => Agent.NextAssignment(maxWait);
+    }
+
+    private static async Task<(Worker, Assignment)> RegisteredWorker(RegattaCluster cluster, string workerId, string runId)
+    {
+        var worker = new Worker(cluster.Grains.GetGrain<IWorkerClusterGrain>(workerId), cluster.Grains.GetGrain<IWorkerGrain>(workerId));
+        await worker.Agent.Register(new WorkerRegistration { Name = workerId, Hardware = Cpu });
         return (worker, Assignment($"{runId}.train.r1.a1.{workerId}", runId));
     }
 

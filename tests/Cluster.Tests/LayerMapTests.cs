@@ -9,12 +9,12 @@ public sealed class LayerMapTests
     private static async Task<long> BytesPerBlock(RegattaCluster cluster) =>
         (await cluster.Grains.GetGrain<ILayerMapGrain>(0).GetModel()).ParametersPerBlock * 4;
 
-    private static Task<WorkerView> Register(RegattaCluster cluster, string id, long memory) =>
-        cluster.Grains.GetGrain<IWorkerGrain>(id).Register(new WorkerRegistration
+    private static async Task<WorkerView> Register(RegattaCluster cluster, string id, long memory) =>
+        (await cluster.Grains.GetGrain<IWorkerGrain>(id).Register(new WorkerRegistration
         {
             Name = id,
             Hardware = new Hardware { DeviceKind = "cpu", CpuCores = 2, ServeMemoryBytes = memory },
-        });
+        })).View;
 
     private static Task<LayerMapView> Plan(RegattaCluster cluster, Func<LayerMapView, bool> until, string what) =>
         Eventually.Until(() => cluster.Grains.GetGrain<ILayerMapGrain>(0).GetView(), until, TimeSpan.FromSeconds(20), what);
@@ -33,25 +33,25 @@ public sealed class LayerMapTests
         var pending = await cluster.Grains.GetGrain<ILayerMapGrain>(0).GetView();
         Assert.Empty(pending.Assignments); // pending workers serve nothing
 
-        await cluster.Grains.GetGrain<IWorkerGrain>("a").Approve();
+        await cluster.Grains.GetGrain<IWorkerOperatorGrain>("a").Approve();
         var one = await Plan(cluster, v => v.Assignments.Count == 1, "a is assigned");
         Assert.Equal(new LayerRange(0, 2), one.Assignments["a"]);
         Assert.Equal((33.33, false), (one.CoveragePercent, one.ReadyForInference));
         Assert.Equal(3, one.RecommendedWorkers);
 
-        await cluster.Grains.GetGrain<IWorkerGrain>("b").Approve();
-        await cluster.Grains.GetGrain<IWorkerGrain>("c").Approve();
+        await cluster.Grains.GetGrain<IWorkerOperatorGrain>("b").Approve();
+        await cluster.Grains.GetGrain<IWorkerOperatorGrain>("c").Approve();
         var full = await Plan(cluster, v => v.ReadyForInference, "all blocks covered");
         Assert.Equal([1, 1, 1, 1, 1, 1], full.Replicas);
         Assert.Equal([new LayerRange(0, 2), new LayerRange(2, 4), new LayerRange(4, 6)],
             full.Assignments.Values.OrderBy(r => r.Start));
         // Each worker hears its range, for the model version the map serves.
-        var b = await Eventually.Until(() => cluster.Grains.GetGrain<IWorkerGrain>("b").GetView(), v => v.Layers is not null, TimeSpan.FromSeconds(10), "b told");
+        var b = await Eventually.Until(() => cluster.Grains.GetGrain<IWorkerOperatorGrain>("b").GetView(), v => v.Layers is not null, TimeSpan.FromSeconds(10), "b told");
         Assert.Equal((full.Assignments["b"], full.ModelVersion), (b.Layers!, b.ModelVersion));
 
         // A fourth worker with room for the whole model: it takes all blocks, the others stay where they are.
         await Register(cluster, "d", block * 10);
-        await cluster.Grains.GetGrain<IWorkerGrain>("d").Approve();
+        await cluster.Grains.GetGrain<IWorkerOperatorGrain>("d").Approve();
         var four = await Plan(cluster, v => v.Assignments.Count == 4, "d is assigned");
         Assert.Equal(new LayerRange(0, 6), four.Assignments["d"]);
         Assert.Equal([2, 2, 2, 2, 2, 2], four.Replicas);
@@ -69,7 +69,7 @@ public sealed class LayerMapTests
         var alone = await Plan(cluster, v => v.Assignments.Count == 1, "a, b, c dropped after going offline");
         Assert.True(alone.ReadyForInference);
         Assert.Equal([1, 1, 1, 1, 1, 1], alone.Replicas);
-        var a = await cluster.Grains.GetGrain<IWorkerGrain>("a").GetView();
+        var a = await cluster.Grains.GetGrain<IWorkerOperatorGrain>("a").GetView();
         Assert.Equal((Liveness.Offline, (LayerRange?)null), (a.Liveness, a.Layers));
 
         // d unregisters: nothing serves; a comes back (registers again) and holds its third.
@@ -91,7 +91,7 @@ public sealed class LayerMapTests
         foreach (var id in new[] { "q1", "q2", "q3" })
         {
             await Register(cluster, id, block * 3 + 1);
-            await cluster.Grains.GetGrain<IWorkerGrain>(id).Approve();
+            await cluster.Grains.GetGrain<IWorkerOperatorGrain>(id).Approve();
         }
         var float32 = await Plan(cluster, v => v.Assignments.Count == 3, "three assigned");
         Assert.All(float32.Assignments.Values, r => Assert.Equal(3, r.Count));

@@ -42,6 +42,7 @@ public sealed class RegattaCluster : IAsyncDisposable
         // The served transformer: 6 blocks, so three workers can hold a third each.
         builder.Properties["Regatta:Network:TotalLayers"] = "6";
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
+        builder.AddClientBuilderConfigurator<TrustedClient>();
         var cluster = builder.Build();
         await cluster.DeployAsync();
         return new RegattaCluster(cluster, dataDir);
@@ -60,6 +61,13 @@ public sealed class RegattaCluster : IAsyncDisposable
         try { await Cluster.StopAllSilosAsync(); } catch (ObjectDisposedException) { }
         await Cluster.DisposeAsync();
         try { Directory.Delete(DataDir, recursive: true); } catch (IOException) { }
+    }
+
+    /// <summary>The test cluster's own client stands for the cluster (an operator's REST call, a grain): it carries the cluster key.</summary>
+    private sealed class TrustedClient : IClientBuilderConfigurator
+    {
+        public void Configure(IConfiguration configuration, IClientBuilder client) =>
+            client.AddOutgoingGrainCallFilter(new global::Regatta.Grains.Security.ClusterCallStamp(global::Regatta.Grains.Security.ClusterKey.ProcessKey));
     }
 
     private sealed class SiloConfigurator : ISiloConfigurator

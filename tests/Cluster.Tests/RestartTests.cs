@@ -37,7 +37,7 @@ public sealed class RestartTests
             Assert.Equal(before.GlobalModelHash, after.GlobalModelHash);
             Assert.Equal(before.CommittedRounds, after.CommittedRounds);
             Assert.Equal(before.Members.Select(m => m.WorkerId), after.Members.Select(m => m.WorkerId));
-            var worker = await cluster.Grains.GetGrain<IWorkerGrain>("w-a").GetView();
+            var worker = await cluster.Grains.GetGrain<IWorkerOperatorGrain>("w-a").GetView();
             Assert.Equal(ApprovalStatus.Approved, worker.Approval);
             Assert.True(worker.JobsDone > 0);
             var jobsAfter = await cluster.Grains.GetGrain<IJobHistoryGrain>(JobHistoryKeys.ForRun("durable")).GetPage(0, 50);
@@ -64,7 +64,7 @@ public sealed class RestartTests
 
             cluster = await cluster.RestartAsync(heartbeatTimeout: TimeSpan.FromMinutes(5));
 
-            var view = await cluster.Grains.GetGrain<IWorkerGrain>("w-on").GetView();
+            var view = await cluster.Grains.GetGrain<IWorkerOperatorGrain>("w-on").GetView();
             Assert.Equal(ApprovalStatus.Approved, view.Approval);
             Assert.Equal(Liveness.Online, view.Liveness);
         }

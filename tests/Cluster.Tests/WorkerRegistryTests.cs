@@ -35,7 +35,7 @@ public sealed class WorkerRegistryTests
             {
                 var worker = cluster.Grains.GetGrain<IWorkerGrain>(id);
                 await worker.Register(new WorkerRegistration { Name = id, Hardware = Cpu });
-                if (i % 3 == 0) await worker.Approve();
+                if (i % 3 == 0) await cluster.Grains.GetGrain<IWorkerOperatorGrain>(worker.GetPrimaryKeyString()).Approve();
             }));
             var approved = ids.Where((_, i) => i % 3 == 0).ToList();
             var registry = cluster.Grains.GetGrain<IWorkerRegistryGrain>(0);
@@ -91,7 +91,7 @@ public sealed class WorkerRegistryTests
         await using var cluster = await RegattaCluster.StartAsync();
         var worker = cluster.Grains.GetGrain<IWorkerGrain>("hb");
         await worker.Register(new WorkerRegistration { Name = "hb", Hardware = Cpu });
-        await worker.Approve();
+        await cluster.Grains.GetGrain<IWorkerOperatorGrain>(worker.GetPrimaryKeyString()).Approve();
         var registry = cluster.Grains.GetGrain<IWorkerRegistryGrain>(0);
 
         await worker.Heartbeat(new Heartbeat { Status = Liveness.Busy });

@@ -50,7 +50,7 @@ public sealed class PageTests(ClusterFixture fixture) : IClassFixture<ClusterFix
         page.WaitForAssertion(() => Assert.Contains("Pending", page.Find("tr[data-worker=page-pending]").TextContent), TimeSpan.FromSeconds(10));
         await page.Find("tr[data-worker=page-pending] button[data-testid=approve]").ClickAsync(new());
 
-        await Eventually.Until(() => worker.Grain.GetView(), v => v.Approval == ApprovalStatus.Approved, TimeSpan.FromSeconds(10));
+        await Eventually.Until(() => worker.Operator.GetView(), v => v.Approval == ApprovalStatus.Approved, TimeSpan.FromSeconds(10));
         page.WaitForAssertion(() => Assert.Contains("Approved", page.Find("tr[data-worker=page-pending]").TextContent), TimeSpan.FromSeconds(10));
         Assert.Equal(1, context.Services.GetRequiredService<DashboardFeed>().Subscribers);
         await StopAsync(context, poller);
@@ -72,7 +72,7 @@ public sealed class PageTests(ClusterFixture fixture) : IClassFixture<ClusterFix
         Assert.Contains("admin", outcome.Message);
         var created = await actions.CreateRun("page-viewer-run", "name: x\n", start: false);
         Assert.False(created.Succeeded);
-        Assert.Equal(ApprovalStatus.Pending, (await worker.Grain.GetView()).Approval);
+        Assert.Equal(ApprovalStatus.Pending, (await worker.Operator.GetView()).Approval);
         Assert.Equal("", (await Grains.GetGrain<IRunGrain>("page-viewer-run").GetView()).RunId);
         await StopAsync(context, poller);
     }

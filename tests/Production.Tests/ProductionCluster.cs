@@ -1,6 +1,9 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Npgsql;
+using Orleans.Configuration;
+using Orleans.Hosting;
 using Regatta.WorkerAgent;
 
 namespace Regatta.Tests;
@@ -8,7 +11,7 @@ namespace Regatta.Tests;
 /// <summary>
 /// A production-mode cluster for one test: its own PostgreSQL database (schema from init.sh), silo processes configured
 /// through the environment exactly as the container images are, and Orleans clients that find the gateways through
-/// the clustering table, built by the worker agent's own <see cref="AgentHost"/>. Disposing kills what is left.
+/// the clustering table. Disposing kills what is left.
 /// </summary>
 public sealed class ProductionCluster : IAsyncDisposable
 {
@@ -69,17 +72,20 @@ public sealed class ProductionCluster : IAsyncDisposable
         ["Regatta__DataDir"] = Path.Combine(WorkDir, name, "data"),
     };
 
-    /// <summary>An Orleans client as a worker agent builds it with <c>--cluster-db</c>: gateways come from the membership table.</summary>
+    /// <summary>
+    /// An Orleans client that stands for the cluster (as the REST API does): gateways from the membership table, and the
+    /// cluster key the silos derive from the admin key on its calls.
+    /// </summary>
     public async Task<IClusterClient> ConnectClientAsync()
     {
-        var host = AgentHost.Build(new AgentOptions
-        {
-            Coordinator = "127.0.0.1:1", // unused: the cluster database wins
-            ClusterDb = ConnectionString,
-            Name = "tests",
-            WorkerId = "tests",
-            CacheDir = Path.Combine(WorkDir, "client-cache"),
-        }, _ => { });
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.UseOrleansClient(client => client
+            .UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = ("Npgsql", ConnectionString))
+            .Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = ("regatta", "regatta"))
+            .Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(10))
+            .AddOutgoingGrainCallFilter(new Regatta.Grains.Security.ClusterCallStamp(Regatta.Grains.Security.ClusterKey.DerivedFrom(AdminKey))));
+        var host = builder.Build();
         await host.StartAsync().WaitAsync(TimeSpan.FromSeconds(60));
         _clients.Add(host);
         return host.Services.GetRequiredService<IClusterClient>();

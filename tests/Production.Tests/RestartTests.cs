@@ -26,7 +26,7 @@ public sealed class RestartTests(PostgresServer postgres)
         var before = await durable.GetView();
         var roundsBefore = await durable.GetRounds();
         var historyBefore = await grains.GetGrain<IJobHistoryGrain>(JobHistoryKeys.ForRun("durable")).GetPage(0, 100);
-        var workerBefore = await grains.GetGrain<IWorkerGrain>("w-a").GetView();
+        var workerBefore = await grains.GetGrain<IWorkerOperatorGrain>("w-a").GetView();
 
         // A run left in round 1 by members that get ready but never report training: only its reminder can move it on.
         var sleeper = grains.GetGrain<IRunGrain>("sleeper");
@@ -54,7 +54,7 @@ public sealed class RestartTests(PostgresServer postgres)
         Assert.All(historyAfter.Items, j => Assert.Equal(JobResult.Success, j.Result));
         var job = await grains.GetGrain<IJobGrain>(historyAfter.Items[^1].JobId).Get();
         Assert.Equal(JobStatus.Closed, job!.Status);
-        var workerAfter = await grains.GetGrain<IWorkerGrain>("w-a").GetView();
+        var workerAfter = await grains.GetGrain<IWorkerOperatorGrain>("w-a").GetView();
         Assert.Equal((ApprovalStatus.Approved, workerBefore.JobsDone), (workerAfter.Approval, workerAfter.JobsDone));
         Assert.Equal(workerBefore.RecentJobs, workerAfter.RecentJobs);
         // The final model is in the database, readable through the new silo.

@@ -17,6 +17,7 @@ public sealed class ScriptedWorker(IGrainFactory grains, string workerId) : IAsy
 
     public string WorkerId => workerId;
     public IWorkerGrain Grain => grains.GetGrain<IWorkerGrain>(workerId);
+    public IWorkerOperatorGrain Operator => grains.GetGrain<IWorkerOperatorGrain>(workerId);
     public List<string> CompletedJobs { get; } = [];
     /// <summary>When false the worker takes jobs but never reports (a stuck member).</summary>
     public bool Reports { get; set; } = true;
@@ -32,12 +33,12 @@ public sealed class ScriptedWorker(IGrainFactory grains, string workerId) : IAsy
 
     public async Task<WorkerView> RegisterAsync(bool approve = true)
     {
-        var view = await Grain.Register(new WorkerRegistration
+        var view = (await Grain.Register(new WorkerRegistration
         {
             Name = workerId,
             Hardware = new Hardware { DeviceKind = "cpu", DeviceName = "test", CpuCores = 2, RamBytes = 1 << 30, AgentVersion = "test" },
-        });
-        if (approve && view.Approval == ApprovalStatus.Pending) view = await Grain.Approve();
+        })).View;
+        if (approve && view.Approval == ApprovalStatus.Pending) view = await Operator.Approve();
         return view;
     }
 
@@ -59,7 +60,7 @@ public sealed class ScriptedWorker(IGrainFactory grains, string workerId) : IAsy
                     if (job is null) continue;
                     if (!Reports || !Answers(job.Kind)) { job = null; continue; }
                     var outcome = job.Kind == JobKind.Train ? await Bounded(Train(job)) : Witness(job);
-                    await Bounded(grains.GetGrain<IJobGrain>(job.JobId).Complete(workerId, outcome));
+                    await Bounded(Grain.Complete(job.JobId, outcome));
                     lock (CompletedJobs) CompletedJobs.Add(job.JobId);
                     job = null;
                 }

@@ -89,7 +89,7 @@ public sealed class LoadCluster : IAsyncDisposable
         {
             var worker = client.GetGrain<IWorkerGrain>($"{prefix}-{i}");
             var view = await worker.Register(new WorkerRegistration { Name = $"{prefix}-{i}", Hardware = BenchHardware });
-            if (view.Approval == ApprovalStatus.Pending) await worker.Approve();
+            if (view.View.Approval == ApprovalStatus.Pending) await client.GetGrain<IWorkerOperatorGrain>(worker.GetPrimaryKeyString()).Approve();
         });
 
     public static readonly Hardware BenchHardware = new()
