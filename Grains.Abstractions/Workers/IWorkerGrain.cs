@@ -21,10 +21,16 @@ public interface IWorkerGrain : IGrainWithStringKey
     [Alias("NextAssignment"), AlwaysInterleave] Task<Assignment?> NextAssignment(TimeSpan maxWait);
     /// <summary>Reports the outcome of one of this worker's jobs; the job closes and its run is told.</summary>
     [Alias("Complete")] Task<JobRecord> Complete(string jobId, JobOutcome outcome);
-    /// <summary>Asks to take part in a run; a matching join token admits a pending worker.</summary>
-    [Alias("Join")] Task<Runs.JoinResult> Join(string runId, string? joinToken);
-    /// <summary>The served model and how to hold it, for the blocks the layer map gave this worker.</summary>
-    [Alias("GetServingModel")] Task<ServingModel> GetServingModel();
+    /// <summary>
+    /// Asks to take part in a run; a matching join token admits a pending worker. Interleaves: the run reads and may
+    /// approve this worker while it decides.
+    /// </summary>
+    [Alias("Join"), AlwaysInterleave] Task<Runs.JoinResult> Join(string runId, string? joinToken);
+    /// <summary>
+    /// The served model and how to hold it, for the blocks the layer map gave this worker. Interleaves: the layer map
+    /// may be telling this worker its blocks while the model is asked for.
+    /// </summary>
+    [Alias("GetServingModel"), AlwaysInterleave] Task<ServingModel> GetServingModel();
     /// <summary>The agent has loaded the blocks of <paramref name="modelVersion"/> and answers forward calls on <paramref name="server"/>; sent again with every heartbeat.</summary>
     [Alias("Serve")] Task Serve(Network.IBlockServer server, string modelVersion, LayerRange layers);
 }
