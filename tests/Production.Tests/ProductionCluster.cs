@@ -8,7 +8,7 @@ namespace Regatta.Tests;
 /// <summary>
 /// A production-mode cluster for one test: its own PostgreSQL database (schema from init.sh), silo processes configured
 /// through the environment exactly as the container images are, and Orleans clients that find the gateways through
-/// the clustering table, built by the worker agent's own <see cref="AgentHost"/>. Disposing kills what is left.
+/// the silos' GET /api/cluster/gateways, built by the worker agent's own <see cref="AgentHost"/>. Disposing kills what is left.
 /// </summary>
 public sealed class ProductionCluster : IAsyncDisposable
 {
@@ -69,13 +69,17 @@ public sealed class ProductionCluster : IAsyncDisposable
         ["Regatta__DataDir"] = Path.Combine(WorkDir, name, "data"),
     };
 
-    /// <summary>An Orleans client as a worker agent builds it with <c>--cluster-db</c>: gateways come from the membership table.</summary>
+    /// <summary>
+    /// An Orleans client as a worker agent builds it with <c>--gateways-url</c> naming every silo started so far: gateways
+    /// come from their GET /api/cluster/gateways (the first that answers), read again every second.
+    /// </summary>
     public async Task<IClusterClient> ConnectClientAsync()
     {
         var host = AgentHost.Build(new AgentOptions
         {
-            Coordinator = "127.0.0.1:1", // unused: the cluster database wins
-            ClusterDb = ConnectionString,
+            Coordinator = "127.0.0.1:1", // unused: --gateways-url wins
+            GatewaysUrl = string.Join(",", _silos.Select(s => s.BaseUrl)),
+            GatewaysRefresh = TimeSpan.FromSeconds(1),
             Name = "tests",
             WorkerId = "tests",
             CacheDir = Path.Combine(WorkDir, "client-cache"),
