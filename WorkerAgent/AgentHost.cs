@@ -30,26 +30,28 @@ public static class AgentHost
         }
     }
 
-    public static IHost Build(AgentOptions options, Action<ILoggingBuilder>? logging = null)
+    /// <param name="client">More client configuration (tests and benchmarks that stand for the cluster add its key).</param>
+    public static IHost Build(AgentOptions options, Action<ILoggingBuilder>? logging = null, Action<IClientBuilder>? client = null)
     {
         var builder = Host.CreateApplicationBuilder();
-        // --cluster-db, else ConnectionStrings__Regatta from the environment, else the static --coordinator gateway.
-        var clusterDb = options.ClusterDb ?? builder.Configuration.GetConnectionString("Regatta");
-        var gateway = string.IsNullOrWhiteSpace(clusterDb) ? ParseGateway(options.Coordinator) : null;
+        // --gateways-url (the silo's anonymous gateway list, read again every GatewaysRefresh), else the static --coordinator list.
+        var gatewaysUrls = options.GatewaysUrl is { } url ? GatewayList.ParseUrls(url) : null;
+        var gateways = gatewaysUrls is null ? GatewayList.ParseStatic(options.Coordinator) : null;
         builder.Logging.ClearProviders();
         if (logging is null) builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
         else logging(builder.Logging);
         builder.Logging.AddFilter("Orleans", LogLevel.Warning);
         var credential = new WorkerCredential(options.WorkerId, options.CacheDir);
         builder.Services.AddSingleton(credential);
-        builder.UseOrleansClient(client =>
+        builder.UseOrleansClient(orleans =>
         {
-            client.AddOutgoingGrainCallFilter(new WorkerCredentialStamp(credential));
-            if (gateway is not null) client.UseStaticClustering(gateway);
-            else UseClusterDatabase(client, clusterDb!);
-            client.Configure<ClusterOptions>(o => { o.ClusterId = "regatta"; o.ServiceId = "regatta"; });
+            orleans.AddOutgoingGrainCallFilter(new WorkerCredentialStamp(credential));
+            client?.Invoke(orleans);
+            if (gateways is not null) orleans.UseStaticClustering(gateways);
+            else UseGatewaysUrl(orleans, gatewaysUrls!, options.GatewaysRefresh);
+            orleans.Configure<ClusterOptions>(o => { o.ClusterId = "regatta"; o.ServiceId = "regatta"; });
             // Keep trying while the cluster is down; the session's own retries cover calls in between.
-            client.UseConnectionRetryFilter(async (_, token) =>
+            orleans.UseConnectionRetryFilter(async (_, token) =>
             {
                 await Task.Delay(TimeSpan.FromSeconds(1), token);
                 return !token.IsCancellationRequested;
@@ -58,23 +60,12 @@ public static class AgentHost
         return builder.Build();
     }
 
-    /// <summary>Gateways from the ADO.NET clustering table (production mode), refreshed often so a lost silo's gateway is replaced quickly.</summary>
-    private static void UseClusterDatabase(IClientBuilder client, string connectionString)
+    /// <summary>Gateways from GET /api/cluster/gateways, refreshed often so a lost silo's gateway is replaced quickly.</summary>
+    private static void UseGatewaysUrl(IClientBuilder client, IReadOnlyList<Uri> urls, TimeSpan refresh)
     {
-        try
-        {
-            _ = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
-        }
-        catch (Exception e) when (e is ArgumentException or FormatException or KeyNotFoundException)
-        {
-            throw new ArgumentException($"--cluster-db / ConnectionStrings__Regatta is not a valid Npgsql connection string: {e.Message}", e);
-        }
-        client.UseAdoNetClustering(o =>
-        {
-            o.Invariant = "Npgsql";
-            o.ConnectionString = connectionString;
-        });
-        client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(10));
+        client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = refresh);
+        client.ConfigureServices(services => services.AddSingleton<Orleans.Messaging.IGatewayListProvider>(sp =>
+            new HttpGatewayListProvider(urls, refresh, sp.GetRequiredService<ILogger<HttpGatewayListProvider>>())));
     }
 
     public static IPEndPoint ParseGateway(string coordinator)

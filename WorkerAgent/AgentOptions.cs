@@ -3,9 +3,12 @@ namespace Regatta.WorkerAgent;
 /// <summary>What the agent was told on its command line.</summary>
 public sealed record AgentOptions
 {
+    /// <summary>Static gateways, <c>host:port[,host:port...]</c> (--coordinator); unused when <see cref="GatewaysUrl"/> is set.</summary>
     public required string Coordinator { get; init; }
-    /// <summary>Npgsql connection string of the cluster's database: find gateways in its membership table instead of <see cref="Coordinator"/>.</summary>
-    public string? ClusterDb { get; init; }
+    /// <summary>Silo URL(s) whose GET /api/cluster/gateways lists the live gateways (--gateways-url), or null for <see cref="Coordinator"/>.</summary>
+    public string? GatewaysUrl { get; init; }
+    /// <summary>How often the gateway list is read again from <see cref="GatewaysUrl"/>.</summary>
+    public TimeSpan GatewaysRefresh { get; init; } = TimeSpan.FromSeconds(30);
     public required string Name { get; init; }
     public required string WorkerId { get; init; }
     public string Device { get; init; } = "auto";

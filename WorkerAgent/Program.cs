@@ -2,8 +2,9 @@ using System.CommandLine;
 using Regatta;
 using Regatta.WorkerAgent;
 
-var coordinator = new Option<string>("--coordinator") { Description = "Gateway host:port of the cluster", DefaultValueFactory = _ => "localhost:30000" };
-var clusterDb = new Option<string?>("--cluster-db") { Description = "Npgsql connection string of the cluster's PostgreSQL: find gateways there (production mode) instead of --coordinator; default: env ConnectionStrings__Regatta" };
+var coordinator = new Option<string?>("--coordinator") { Description = "Static gateways of the cluster, host:port[,host:port...] (default: localhost:30000 unless --gateways-url)" };
+var gatewaysUrl = new Option<string?>("--gateways-url") { Description = "Silo URL(s), URL[,URL...], whose GET /api/cluster/gateways lists the live gateways, read again periodically; default: env REGATTA_GATEWAYS_URL" };
+var gatewaysRefresh = new Option<double>("--gateways-refresh") { Description = "Seconds between reads of --gateways-url", DefaultValueFactory = _ => 30 };
 var name = new Option<string>("--name") { Description = "Name shown to operators", DefaultValueFactory = _ => Environment.MachineName };
 var id = new Option<string?>("--id") { Description = "Stable worker id (default: the name)" };
 var device = new Option<string>("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "auto" };
@@ -21,7 +22,7 @@ var serveDelay = new Option<int>("--serve-delay-ms") { Description = "Fault inje
 
 var root = new RootCommand("Regatta worker agent: joins a Regatta cluster, trains and evaluates with TorchSharp")
 {
-    coordinator, clusterDb, name, id, device, data, token, run, heartbeat, cache, poison, serveMemory, serveDelay, blobUrl,
+    coordinator, gatewaysUrl, gatewaysRefresh, name, id, device, data, token, run, heartbeat, cache, poison, serveMemory, serveDelay, blobUrl,
 };
 root.SetAction(async (parse, ct) =>
 {
@@ -65,10 +66,26 @@ root.SetAction(async (parse, ct) =>
         Console.Error.WriteLine("--serve-delay-ms must be in [0, 60000]");
         return 2;
     }
+    var staticGateways = parse.GetValue(coordinator);
+    var gatewaysFrom = parse.GetValue(gatewaysUrl) ?? (staticGateways is null ? Environment.GetEnvironmentVariable("REGATTA_GATEWAYS_URL") is { Length: > 0 } env ? env : null : null);
+    var refreshSeconds = parse.GetValue(gatewaysRefresh);
+    try
+    {
+        if (staticGateways is not null && gatewaysFrom is not null) throw new ArgumentException("give either --coordinator or --gateways-url, not both");
+        if (gatewaysFrom is not null) GatewayList.ParseUrls(gatewaysFrom);
+        else GatewayList.ParseStatic(staticGateways ?? "localhost:30000");
+        if (refreshSeconds is < 1 or > 3600 || !double.IsFinite(refreshSeconds)) throw new ArgumentException("--gateways-refresh must be in [1, 3600] seconds");
+    }
+    catch (ArgumentException e)
+    {
+        Console.Error.WriteLine(e.Message);
+        return 2;
+    }
     var options = new AgentOptions
     {
-        Coordinator = parse.GetValue(coordinator)!,
-        ClusterDb = parse.GetValue(clusterDb),
+        Coordinator = staticGateways ?? "localhost:30000",
+        GatewaysUrl = gatewaysFrom,
+        GatewaysRefresh = TimeSpan.FromSeconds(refreshSeconds),
         Name = workerName,
         WorkerId = workerId,
         Device = parse.GetValue(device)!,
@@ -87,11 +104,32 @@ root.SetAction(async (parse, ct) =>
 var runIdArg = new Option<string>("--run") { Description = "Run id", Required = true };
 var specArg = new Option<string>("--spec") { Description = "Path of the run spec (YAML)", Required = true };
 var startArg = new Option<bool>("--start") { Description = "Start the run right after creating it" };
-var submit = new Command("submit", "Create a run from a YAML spec") { coordinator, runIdArg, specArg, startArg };
-submit.SetAction((parse, ct) => RunCommands.SubmitAsync(parse.GetValue(coordinator)!, Ids.Require(parse.GetValue(runIdArg), "--run"),
-    parse.GetValue(specArg)!, parse.GetValue(startArg), ct));
-var watch = new Command("watch", "Print a run's rounds until it ends; the last line is a JSON summary") { coordinator, runIdArg };
-watch.SetAction((parse, ct) => RunCommands.WatchAsync(parse.GetValue(coordinator)!, Ids.Require(parse.GetValue(runIdArg), "--run"), ct));
+var api = new Option<string>("--api") { Description = "URL of the silo's REST API", DefaultValueFactory = _ => ApiClient.DefaultUrl };
+var apiKeyFile = new Option<string?>("--api-key-file") { Description = $"File holding the admin API key (default: env {AdminKey.EnvironmentVariable}, else {AdminKey.LocalSiloFile} when it exists)" };
+// The operator commands talk to the REST API only; invalid flags exit with 2 before anything is sent.
+async Task<int> Operator(ParseResult parse, Func<Uri, AdminKey?, string, Task<int>> command)
+{
+    Uri url;
+    AdminKey? key;
+    string runId;
+    try
+    {
+        url = ApiClient.ParseUrl(parse.GetValue(api)!);
+        key = AdminKey.Resolve(parse.GetValue(apiKeyFile));
+        runId = Ids.Require(parse.GetValue(runIdArg), "--run");
+    }
+    catch (Exception e) when (e is ArgumentException or RegattaException)
+    {
+        Console.Error.WriteLine(e.Message);
+        return 2;
+    }
+    return await command(url, key, runId);
+}
+var submit = new Command("submit", "Create a run from a YAML spec through the REST API (needs the admin API key)") { api, apiKeyFile, runIdArg, specArg, startArg };
+submit.SetAction((parse, ct) => Operator(parse, (url, key, runId) =>
+    RunCommands.SubmitAsync(url, key, runId, parse.GetValue(specArg)!, parse.GetValue(startArg), Console.Out, Console.Error, ct)));
+var watch = new Command("watch", "Print a run's rounds until it ends; the last line is a JSON summary") { api, apiKeyFile, runIdArg };
+watch.SetAction((parse, ct) => Operator(parse, (url, key, runId) => RunCommands.WatchAsync(url, key, runId, Console.Out, Console.Error, ct)));
 root.Subcommands.Add(submit);
 root.Subcommands.Add(watch);
 

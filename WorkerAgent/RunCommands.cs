@@ -1,97 +1,124 @@
 using System.Globalization;
 using System.Text.Json;
-using Microsoft.Extensions.DependencyInjection;
 using Regatta.Runs;
 
 namespace Regatta.WorkerAgent;
 
-/// <summary>Operator commands over the Orleans client: submit a YAML spec, and watch a run to its end.</summary>
+/// <summary>
+/// Operator commands over the silo's REST API (never as an Orleans client): submit a YAML spec, and watch a run to its
+/// end. Exit codes: 0 done (watch: the run finished), 1 refused by the API or the run did not finish, 2 invalid flags
+/// or spec, 3 no or wrong admin API key, 4 the API cannot be reached.
+/// </summary>
 public static class RunCommands
 {
-    public static async Task<int> SubmitAsync(string coordinator, string runId, string specPath, bool start, CancellationToken ct)
+    /// <summary>Consecutive failed polls <see cref="WatchAsync"/> rides out (a silo restarting) before it gives up.</summary>
+    public const int WatchRetries = 30;
+
+    public static async Task<int> SubmitAsync(Uri api, AdminKey? key, string runId, string specPath, bool start, TextWriter output,
+        TextWriter error, CancellationToken ct)
     {
-        RunSpec spec;
+        if (key is null)
+        {
+            await error.WriteLineAsync("submit needs the admin API key: pass --api-key-file FILE or set env REGATTA_ADMIN_KEY " +
+                                       $"(a local silo writes its key to {AdminKey.LocalSiloFile})");
+            return 3;
+        }
+        string yaml;
         try
         {
-            spec = RunSpecYaml.Parse(await File.ReadAllTextAsync(specPath, ct));
+            yaml = await File.ReadAllTextAsync(specPath, ct);
         }
-        catch (Exception e) when (e is RunSpecException or IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Console.Error.WriteLine($"{specPath}: {e.Message}");
+            await error.WriteLineAsync($"{specPath}: {e.Message}");
             return 2;
         }
-        using var host = AgentHost.Build(Options(coordinator), _ => { });
-        await host.StartAsync(ct);
-        var run = host.Services.GetRequiredService<IClusterClient>().GetGrain<IRunGrain>(runId);
+        using var client = new ApiClient(api, key);
+        RunStatusDto view;
         try
         {
-            var view = await run.Create(spec);
-            if (start) view = await run.Start();
-            Console.WriteLine($"run {runId}: {view.State}");
-            return 0;
+            view = await client.PostAsync<RunStatusDto>($"api/runs?id={Uri.EscapeDataString(runId)}", ApiClient.Yaml(yaml), ct);
         }
-        catch (RunSpecException e)
+        catch (ApiCallException e)
         {
-            foreach (var error in e.Errors) Console.Error.WriteLine($"{specPath}: {error}");
-            return 2;
+            // A refused spec names each field at fault; print them against the file.
+            var prefix = e.Status is 400 or 413 or 415 ? specPath : $"run {runId}";
+            foreach (var message in e.Messages) await error.WriteLineAsync($"{prefix}: {message}");
+            return e.ExitCode;
         }
-        catch (RegattaException e)
+        if (start)
         {
-            Console.Error.WriteLine($"run {runId}: {e.Message}");
-            return 1;
+            try
+            {
+                view = await client.PostAsync<RunStatusDto>($"api/runs/{Uri.EscapeDataString(runId)}/start", null, ct);
+            }
+            catch (ApiCallException e)
+            {
+                foreach (var message in e.Messages) await error.WriteLineAsync($"run {runId} was created but not started: {message}");
+                return e.ExitCode;
+            }
         }
-        finally
-        {
-            await host.StopAsync(CancellationToken.None);
-        }
+        await output.WriteLineAsync($"run {runId}: {view.State}");
+        return 0;
     }
 
     /// <summary>Prints each committed round as it lands; the last line is one JSON object with the outcome.</summary>
-    public static async Task<int> WatchAsync(string coordinator, string runId, CancellationToken ct)
+    public static async Task<int> WatchAsync(Uri api, AdminKey? key, string runId, TextWriter output, TextWriter error, CancellationToken ct,
+        TimeSpan? interval = null)
     {
-        using var host = AgentHost.Build(Options(coordinator), _ => { });
-        await host.StartAsync(ct);
-        var run = host.Services.GetRequiredService<IClusterClient>().GetGrain<IRunGrain>(runId);
+        using var client = new ApiClient(api, key);
+        var run = Uri.EscapeDataString(runId);
         var printed = 0;
+        var failures = 0;
         RunState? lastState = null;
-        try
+        while (true)
         {
-            while (true)
+            RunStatusDto view;
+            List<RoundStatusDto> rounds;
+            try
             {
-                var view = await run.GetView();
-                if (view.State != lastState)
-                {
-                    Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {runId}: {view.State} (round {view.Round}, {view.Members.Count(m => m.Status == MemberStatus.Active)} members)");
-                    lastState = view.State;
-                }
-                var rounds = await run.GetRounds();
-                foreach (var r in rounds.Skip(printed))
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"[{DateTime.Now:HH:mm:ss}] round {r.Round,3}: accuracy {r.ValidationAccuracy:F3}  loss {r.ValidationLoss:F4}  train loss {r.TrainLoss:F4}  witnesses {r.WitnessAccuracy:F3}  updates {r.UpdatesAccepted}/{r.UpdatesAccepted + r.UpdatesRefused}  {(r.EndedAt - r.StartedAt).TotalSeconds:F1}s"));
-                printed = rounds.Count;
-                if (view.State.IsTerminal())
-                {
-                    Console.WriteLine(JsonSerializer.Serialize(new
-                    {
-                        run = runId,
-                        state = view.State.ToString(),
-                        rounds = view.CommittedRounds,
-                        accuracy = Round(view.Accuracy),
-                        loss = Round(view.Loss),
-                    }));
-                    return view.State == RunState.Finished ? 0 : 1;
-                }
-                await Task.Delay(TimeSpan.FromSeconds(1), ct);
+                view = await client.GetAsync<RunStatusDto>($"api/runs/{run}", ct);
+                rounds = await client.GetAsync<List<RoundStatusDto>>($"api/runs/{run}/rounds", ct);
+                failures = 0;
             }
-        }
-        finally
-        {
-            await host.StopAsync(CancellationToken.None);
+            catch (ApiCallException e) when (lastState is not null && (e.Status is null or >= 500 or 429) && ++failures <= WatchRetries)
+            {
+                if (failures == 1) await error.WriteLineAsync($"run {runId}: {e.Message}; retrying");
+                await Task.Delay(interval ?? TimeSpan.FromSeconds(1), ct);
+                continue;
+            }
+            catch (ApiCallException e)
+            {
+                foreach (var message in e.Messages) await error.WriteLineAsync($"run {runId}: {message}");
+                return e.ExitCode;
+            }
+            if (view.State != lastState)
+            {
+                await output.WriteLineAsync($"[{DateTime.Now:HH:mm:ss}] {runId}: {view.State} (round {view.Round}, {view.Members.Count(m => m.Status == MemberStatus.Active)} members)");
+                lastState = view.State;
+            }
+            foreach (var r in rounds.Skip(printed))
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                    $"[{DateTime.Now:HH:mm:ss}] round {r.Round,3}: accuracy {Nan(r.ValidationAccuracy):F3}  loss {Nan(r.ValidationLoss):F4}  train loss {Nan(r.TrainLoss):F4}  witnesses {Nan(r.WitnessAccuracy):F3}  updates {r.UpdatesAccepted}/{r.UpdatesAccepted + r.UpdatesRefused}  {(r.EndedAt - r.StartedAt).TotalSeconds:F1}s"));
+            printed = Math.Max(printed, rounds.Count);
+            if (view.State.IsTerminal())
+            {
+                await output.WriteLineAsync(JsonSerializer.Serialize(new
+                {
+                    run = runId,
+                    state = view.State.ToString(),
+                    rounds = view.CommittedRounds,
+                    accuracy = Round(view.Accuracy),
+                    loss = Round(view.Loss),
+                }));
+                return view.State == RunState.Finished ? 0 : 1;
+            }
+            await Task.Delay(interval ?? TimeSpan.FromSeconds(1), ct);
         }
     }
 
-    private static double? Round(double value) => double.IsFinite(value) ? Math.Round(value, 4) : null;
+    /// <summary>The API writes numbers that are not finite as null; the lines print them as before (NaN).</summary>
+    private static double Nan(double? value) => value ?? double.NaN;
 
-    private static AgentOptions Options(string coordinator) =>
-        new() { Coordinator = coordinator, Name = "cli", WorkerId = "cli", CacheDir = Path.GetTempPath() };
+    private static double? Round(double? value) => value is { } v && double.IsFinite(v) ? Math.Round(v, 4) : null;
 }

@@ -38,6 +38,7 @@ public static class ApiEndpoints
         group.MapUsageEndpoints();
         group.MapInferenceEndpoints();
         group.MapReportEndpoints();
+        group.MapClusterEndpoints();
         return app;
     }
 

@@ -11,4 +11,6 @@ public sealed class ApiOptions
     public int RegisterPermitsPerMinute { get; set; } = 20;
     /// <summary>Heartbeats allowed per worker id per minute (agents beat every few seconds).</summary>
     public int HeartbeatPermitsPerMinute { get; set; } = 60;
+    /// <summary>Reads of GET /api/cluster/gateways allowed per remote IP address per minute (an agent reads it every 30 s).</summary>
+    public int GatewaysPermitsPerMinute { get; set; } = 120;
 }

@@ -11,6 +11,7 @@ namespace Regatta.Silo.Api;
 public static class ApiRateLimits
 {
     public const string RegisterPolicy = "worker-register";
+    public const string GatewaysPolicy = "cluster-gateways";
 
     public static IServiceCollection AddApiRateLimits(this IServiceCollection services)
     {
@@ -21,6 +22,12 @@ public static class ApiRateLimits
             o.AddPolicy(RegisterPolicy, http =>
             {
                 var permits = http.RequestServices.GetRequiredService<IOptions<ApiOptions>>().Value.RegisterPermitsPerMinute;
+                return RateLimitPartition.GetFixedWindowLimiter(http.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+                    _ => new FixedWindowRateLimiterOptions { PermitLimit = permits, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 });
+            });
+            o.AddPolicy(GatewaysPolicy, http =>
+            {
+                var permits = http.RequestServices.GetRequiredService<IOptions<ApiOptions>>().Value.GatewaysPermitsPerMinute;
                 return RateLimitPartition.GetFixedWindowLimiter(http.Connection.RemoteIpAddress?.ToString() ?? "unknown",
                     _ => new FixedWindowRateLimiterOptions { PermitLimit = permits, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 });
             });

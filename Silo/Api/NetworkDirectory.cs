@@ -14,6 +14,14 @@ public static class NetworkDirectory
         return [.. hosts.Where(h => h.ProxyPort > 0).Select(h => $"{h.SiloAddress.Endpoint.Address}:{h.ProxyPort}").Order(StringComparer.Ordinal)];
     }
 
+    /// <summary>The gateways of the active silos as endpoints (GET /api/cluster/gateways).</summary>
+    public static async Task<List<System.Net.IPEndPoint>> GatewayEndpoints(IGrainFactory grains)
+    {
+        var hosts = await grains.GetGrain<IManagementGrain>(0).GetDetailedHosts(onlyActive: true);
+        return [.. hosts.Where(h => h.ProxyPort > 0).Select(h => new System.Net.IPEndPoint(h.SiloAddress.Endpoint.Address, h.ProxyPort))
+            .Distinct().OrderBy(e => e.ToString(), StringComparer.Ordinal)];
+    }
+
     public static async Task<List<WorkerSummary>> Workers(IGrainFactory grains)
     {
         var registry = grains.GetGrain<IWorkerRegistryGrain>(0);

@@ -3,8 +3,9 @@
 #   docker build -f deploy/docker/agent.Dockerfile -t regatta-agent .                          # CPU libtorch
 #   docker build -f deploy/docker/agent.Dockerfile --build-arg TORCH=cuda -t regatta-agent:cuda .  # CUDA libtorch, GPU nodes
 # The CUDA variant swaps the TorchSharp-cpu package for TorchSharp-cuda-linux (same version), which bundles the CUDA
-# libraries: the node needs only the NVIDIA driver and container toolkit. The agent finds the gateways through the
-# cluster database: set ConnectionStrings__Regatta (or pass --cluster-db).
+# libraries: the node needs only the NVIDIA driver and container toolkit. The agent finds the gateways through a silo's
+# GET /api/cluster/gateways: pass --gateways-url http://SILO:5080 (or set REGATTA_GATEWAYS_URL), or list them with
+# --coordinator host:port[,host:port...]. It needs no database credential.
 
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 ARG TORCH=cpu

@@ -27,6 +27,7 @@ public class ApiSilo : WebApplicationFactory<AdminApiKey>, IAsyncLifetime
         ["Regatta:AdminApiKey"] = AdminKey,
         ["Regatta:Api:RegisterPermitsPerMinute"] = "10000",
         ["Regatta:Api:HeartbeatPermitsPerMinute"] = "10000",
+        ["Regatta:Api:GatewaysPermitsPerMinute"] = "10000",
     };
 
     public IGrainFactory Grains => Services.GetRequiredService<IGrainFactory>();

@@ -11,6 +11,7 @@ public sealed class LocalModeSilo : ApiSilo
     {
         ["Regatta:Api:RegisterPermitsPerMinute"] = "3",
         ["Regatta:Api:HeartbeatPermitsPerMinute"] = "3",
+        ["Regatta:Api:GatewaysPermitsPerMinute"] = "3",
     };
 }
 
@@ -80,5 +81,16 @@ public sealed class LocalModeTests(LocalModeSilo silo) : IClassFixture<LocalMode
         Assert.Contains("worker", await workerA.PostAsync("/api/workers/heartbeat", Http.Json($$"""{"worker_id": "{{a}}", "tokens_served_since_last": 1}""")).Problem(429, "rate"));
         await workerB.PostAsync("/api/workers/heartbeat", Http.Json($$"""{"worker_id": "{{b}}"}""")).Expect();
         Assert.Equal(3, (await silo.Grains.GetGrain<Workers.IWorkerOperatorGrain>(a).GetView()).TokensServed);
+    }
+
+    [Fact]
+    public async Task The_anonymous_gateway_list_is_limited_per_address()
+    {
+        using var anonymous = silo.Anonymous();
+        for (var i = 0; i < 3; i++)
+            Assert.Single((await anonymous.GetAsync("/api/cluster/gateways").Expect()).GetProperty("gateways").EnumerateArray());
+        using (var response = await anonymous.GetAsync("/api/cluster/gateways"))
+            Assert.True(response.Headers.RetryAfter is not null, "429 says when to retry");
+        Assert.Contains("too many", await anonymous.GetAsync("/api/cluster/gateways").Problem(429, "rate"));
     }
 }

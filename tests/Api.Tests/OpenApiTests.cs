@@ -20,6 +20,7 @@ public sealed class OpenApiTests(ApiSilo silo)
         "POST /api/reports",
         "GET /api/network/assignments", "GET /api/network/model", "PUT /api/network/model", "PUT /api/network/replication",
         "POST /api/inference/generate",
+        "GET /api/cluster/gateways",
     ];
 
     [Fact]

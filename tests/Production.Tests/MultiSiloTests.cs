@@ -50,7 +50,7 @@ public sealed class MultiSiloTests(PostgresServer postgres)
         var history = (await grains.GetGrain<IJobHistoryGrain>(JobHistoryKeys.ForRun("pair")).GetPage(0, 200)).Items;
         Assert.All(members.CompletedJobs(), id => Assert.Contains(history, j => j.JobId == id));
 
-        // A client that connects now finds the surviving gateway through the clustering table.
+        // A client that connects now finds the surviving gateway through GET /api/cluster/gateways (the dead silo's URL fails first).
         var late = await cluster.ConnectClientAsync();
         Assert.Equal(RunState.Finished, (await late.GetGrain<IRunGrain>("pair").GetView()).State);
         Assert.Single(await late.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true, TestContext.Current.CancellationToken));

@@ -11,7 +11,8 @@ namespace Regatta.Tests;
 /// <summary>
 /// A production-mode cluster for one test: its own PostgreSQL database (schema from init.sh), silo processes configured
 /// through the environment exactly as the container images are, and Orleans clients that find the gateways through
-/// the clustering table. Disposing kills what is left.
+/// the silos' GET /api/cluster/gateways, built by the worker agent's own <see cref="AgentHost"/> but carrying the cluster
+/// key (they stand for the operator's REST calls). Disposing kills what is left.
 /// </summary>
 public sealed class ProductionCluster : IAsyncDisposable
 {
@@ -73,19 +74,21 @@ public sealed class ProductionCluster : IAsyncDisposable
     };
 
     /// <summary>
-    /// An Orleans client that stands for the cluster (as the REST API does): gateways from the membership table, and the
-    /// cluster key the silos derive from the admin key on its calls.
+    /// An Orleans client as a worker agent builds it with <c>--gateways-url</c> naming every silo started so far: gateways
+    /// come from their GET /api/cluster/gateways (the first that answers), read again every second.
     /// </summary>
     public async Task<IClusterClient> ConnectClientAsync()
     {
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders();
-        builder.UseOrleansClient(client => client
-            .UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = ("Npgsql", ConnectionString))
-            .Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = ("regatta", "regatta"))
-            .Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(10))
-            .AddOutgoingGrainCallFilter(new Regatta.Grains.Security.ClusterCallStamp(Regatta.Grains.Security.ClusterKey.DerivedFrom(AdminKey))));
-        var host = builder.Build();
+        var host = AgentHost.Build(new AgentOptions
+        {
+            Coordinator = "127.0.0.1:1", // unused: --gateways-url wins
+            GatewaysUrl = string.Join(",", _silos.Select(s => s.BaseUrl)),
+            GatewaysRefresh = TimeSpan.FromSeconds(1),
+            Name = "tests",
+            WorkerId = "tests",
+            CacheDir = Path.Combine(WorkDir, "client-cache"),
+        }, _ => { }, client => client.AddOutgoingGrainCallFilter(
+            new Regatta.Grains.Security.ClusterCallStamp(Regatta.Grains.Security.ClusterKey.DerivedFrom(AdminKey))));
         await host.StartAsync().WaitAsync(TimeSpan.FromSeconds(60));
         _clients.Add(host);
         return host.Services.GetRequiredService<IClusterClient>();

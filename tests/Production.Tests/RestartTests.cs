@@ -39,9 +39,10 @@ public sealed class RestartTests(PostgresServer postgres)
 
         await silo.StopAsync();
         Assert.Equal(0, silo.ExitCode);
-        silo = await cluster.StartSiloAsync();
+        // The replacement keeps the HTTP URL (as behind a Service) but listens on new silo and gateway ports.
+        silo = await cluster.StartSiloAsync(SiloPorts.Free() with { Http = silo.Ports.Http });
 
-        // The client learns the new gateway from the clustering table at its next refresh.
+        // The client learns the new gateway from GET /api/cluster/gateways at its next refresh.
         var after = await Eventually.Until(durable.GetView, _ => true, TimeSpan.FromSeconds(60), "the client reaches the new silo", ridesOutSiloLoss: true);
         Assert.Equal(RunState.Finished, after.State);
         Assert.Equal(before.GlobalModelHash, after.GlobalModelHash);
