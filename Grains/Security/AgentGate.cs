@@ -19,12 +19,15 @@ namespace Regatta.Grains.Security;
 public sealed class AgentGate(ClusterKey key, WorkerCredentials credentials, IGrainFactory grains, ILogger<AgentGate> logger)
     : IIncomingGrainCallFilter
 {
-    // Orleans' own read-only protocol for connecting clients (internal type, so matched by name).
+    // Orleans' own read-only protocol for connecting clients (internal types, so matched by name).
     private const string ClientManifest = "Orleans.Runtime.IClusterManifestSystemTarget";
+    // A grain timer's tick passes through the filters too; its request object holds the timer itself and has no
+    // serializer, so it is always local and never a message.
+    private const string TimerTick = "Orleans.Runtime.IGrainTimerInvoker";
 
     public async Task Invoke(IIncomingGrainCallContext context)
     {
-        if (key.Matches(RequestContext.Get(CallIdentity.ClusterKey)))
+        if (key.Matches(RequestContext.Get(CallIdentity.ClusterKey)) || context.InterfaceMethod?.DeclaringType?.FullName == TimerTick)
         {
             RequestContext.Remove(CallIdentity.Caller);
             await context.Invoke();

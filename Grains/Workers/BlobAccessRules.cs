@@ -16,9 +16,12 @@ public sealed class BlobAccessRules
     private readonly Dictionary<string, HashSet<string>> _uploads = new(StringComparer.Ordinal);
 
     /// <summary>Null when allowed, else why not.</summary>
-    public string? Check(string hash, BlobAccess access, bool approved, IReadOnlyList<Assignment> assignments, IReadOnlyCollection<string>? servedParts)
+    /// <param name="admitted">Whether the worker may work for a run: approved, or admitted to that run by its join token.</param>
+    /// <param name="servedParts">The served model's parts, for an approved worker that holds blocks; else null.</param>
+    public string? Check(string hash, BlobAccess access, Func<string, bool> admitted, IReadOnlyList<Assignment> assignments, IReadOnlyCollection<string>? servedParts)
     {
-        if (!approved) return "the worker is not approved";
+        assignments = [.. assignments.Where(a => admitted(a.RunId))];
+        if (assignments.Count == 0 && servedParts is null) return "the worker is not approved for any run that names it";
         var readable = assignments.Any(a => a.ModelHash == hash || a.BaseModelHash == hash) || servedParts?.Contains(hash) == true;
         if (access == BlobAccess.Read || (access == BlobAccess.Either && readable))
             return readable ? null : "no assignment of this worker names it";

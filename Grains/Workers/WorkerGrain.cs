@@ -188,10 +188,12 @@ public sealed class WorkerGrain(
     {
         if (Data.Approval == ApprovalStatus.Unregistered) return "the worker is not registered";
         // The served model's parts are looked up only for a worker that holds blocks and is not asking about its jobs.
+        var approved = Data.Approval == ApprovalStatus.Approved;
         IReadOnlyCollection<string>? parts = null;
-        if (Data.Layers is not null && access != BlobAccess.Write && Data.Assignments.All(a => a.ModelHash != hash && a.BaseModelHash != hash))
+        if (approved && Data.Layers is not null && access != BlobAccess.Write && Data.Assignments.All(a => a.ModelHash != hash && a.BaseModelHash != hash))
             parts = (await GrainFactory.GetGrain<ILayerMapGrain>(0).GetModel()).PartHashes;
-        return (_blobs ??= new BlobAccessRules()).Check(hash, access, Data.Approval == ApprovalStatus.Approved, Data.Assignments, parts);
+        // A worker that a run's join token admitted works for that run only, though it is pending for the rest.
+        return (_blobs ??= new BlobAccessRules()).Check(hash, access, run => approved || Data.Runs.Contains(run), Data.Assignments, parts);
     }
 
     public async Task<Assignment?> NextAssignment(TimeSpan maxWait)
