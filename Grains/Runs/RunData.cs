@@ -92,13 +92,15 @@ public sealed class RoundProgress
     }
 }
 
+/// <summary>An update in the round's aggregate: <see cref="Examples"/> is its weight (<see cref="ExampleWeights"/>), <see cref="ClaimedExamples"/> what its member claimed.</summary>
 [GenerateSerializer, Alias("regatta.AcceptedUpdate")]
 public sealed record AcceptedUpdate(
     [property: Id(0)] string WorkerId,
     [property: Id(1)] string JobId,
     [property: Id(2)] string UpdateHash,
     [property: Id(3)] double Examples,
-    [property: Id(4)] double TrainLoss);
+    [property: Id(4)] double TrainLoss,
+    [property: Id(5)] double ClaimedExamples = double.NaN);
 
 [GenerateSerializer, Alias("regatta.RefusedUpdate")]
 public sealed record RefusedUpdate(

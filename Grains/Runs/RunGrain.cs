@@ -188,9 +188,10 @@ public sealed class RunGrain(
         else if (job.OutputHash is null) refusal = "no update was uploaded";
         else
         {
-            var examples = Metric(job, MetricNames.Examples);
+            var claimed = Metric(job, MetricNames.Examples);
+            var examples = ExampleWeights.Weigh(Data.Spec!.Data, claimed); // the member's claim, clamped to its partition
             refusal = await CheckAndFold(job.OutputHash, examples);
-            if (refusal is null) accepted = new AcceptedUpdate(job.WorkerId, job.JobId, job.OutputHash, examples, Metric(job, MetricNames.Loss));
+            if (refusal is null) accepted = new AcceptedUpdate(job.WorkerId, job.JobId, job.OutputHash, examples, Metric(job, MetricNames.Loss), claimed);
         }
         if (refusal is not null)
         {

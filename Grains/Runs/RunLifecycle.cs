@@ -170,6 +170,8 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
     {
         if (!ExpectsTrainReport(workerId, jobId)) return false; // stale round, duplicate or unknown job: ignored
         var round = data.Current!;
+        if (accepted is not null && ExampleWeights.Note(Spec.Data, accepted) is { } note)
+            AddReport(new RunReport(Now, "warning", workerId, note, "train"));
         if (accepted is not null) round.Accepted.Add(accepted);
         else round.Refused.Add(new RefusedUpdate(workerId, jobId, refusal ?? "refused"));
         Advance();
