@@ -40,6 +40,8 @@ public sealed class RunData
     [Id(23)] public Dictionary<string, Readiness> Readiness { get; set; } = new();
     /// <summary>Counts admissions, so a member that rejoins gets fresh provisioning job ids.</summary>
     [Id(24)] public int Admissions { get; set; }
+    /// <summary>SHA-256 (hex) of the spec's join token; the token itself is never stored (see <see cref="JoinTokens"/>).</summary>
+    [Id(25)] public string? JoinTokenHash { get; set; }
 }
 
 /// <summary>A member's way to its first round: kit confirmed, connectivity echo answered, both by a deadline.</summary>
