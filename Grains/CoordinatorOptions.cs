@@ -17,4 +17,16 @@ public sealed class CoordinatorOptions
     public TimeSpan ForwardTimeout { get; set; } = TimeSpan.FromSeconds(10);
     /// <summary>Where blobs (model versions, updates, kits) are kept.</summary>
     public string DataDir { get; set; } = "data";
+    /// <summary>
+    /// The only place file data sources of a run spec (csv:, idx:, text:) are read from on the silo (its held-out set);
+    /// relative paths are taken from here. Null: {DataDir}/datasets.
+    /// </summary>
+    public string? DataRoot { get; set; }
+    /// <summary>Largest model a run spec may ask for, in parameters (the coordinator holds several copies of it).</summary>
+    public long MaxModelParameters { get; set; } = 50_000_000;
+    /// <summary>Largest data a run spec may ask for, in samples × features per example (generated on the silo and by every member).</summary>
+    public long MaxSampleFeatures { get; set; } = 200_000_000;
+
+    /// <summary>The data root as a full path.</summary>
+    public string DataRootPath => Path.GetFullPath(string.IsNullOrWhiteSpace(DataRoot) ? Path.Combine(DataDir, "datasets") : DataRoot);
 }

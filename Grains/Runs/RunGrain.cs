@@ -46,7 +46,7 @@ public sealed class RunGrain(
     public async Task<RunView> Create(RunSpec spec)
     {
         Ids.Require(RunId, "runId");
-        var errors = RunSpecValidator.Validate(spec);
+        var errors = RunSpecValidator.Validate(spec, options.Value);
         if (errors.Count == 0) errors.AddRange(models.Validate(spec));
         if (errors.Count > 0) throw new RunSpecException(errors);
         await Change(m => m.Create(RunId, spec));
