@@ -27,6 +27,11 @@ public sealed class CoordinatorOptions
     /// <summary>Largest data a run spec may ask for, in samples × features per example (generated on the silo and by every member).</summary>
     public long MaxSampleFeatures { get; set; } = 200_000_000;
 
+    /// <summary>A partial upload (blob store) not written for this long is abandoned and deleted by the sweep.</summary>
+    public TimeSpan AbandonedUploadAge { get; set; } = TimeSpan.FromHours(1);
+    /// <summary>How often the blob store is swept for abandoned uploads.</summary>
+    public TimeSpan UploadSweepInterval { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>The data root as a full path.</summary>
     public string DataRootPath => Path.GetFullPath(string.IsNullOrWhiteSpace(DataRoot) ? Path.Combine(DataDir, "datasets") : DataRoot);
 }

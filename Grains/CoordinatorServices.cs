@@ -14,6 +14,7 @@ public static class CoordinatorServices
         services.TryAddSingleton<BlobDataPlane>(); // the silo host fills in the HTTP URL it advertises for blobs
         services.AddSingleton<IModelRuntime, TorchModelRuntime>();
         services.TryAddSingleton<Workers.WorkerLivenessClock>(); // one liveness timer per silo for all worker grains
+        services.AddHostedService<UploadSweeper>(); // abandoned partial uploads, every Regatta:UploadSweepInterval
         return services;
     }
 }
