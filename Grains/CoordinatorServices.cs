@@ -19,6 +19,7 @@ public static class CoordinatorServices
         services.TryAddSingleton<Security.WorkerCredentials>();
         services.AddSingleton<IIncomingGrainCallFilter, Security.AgentGate>();
         services.AddSingleton<IOutgoingGrainCallFilter, Security.ClusterCallStamp>();
+        services.AddHostedService<UploadSweeper>(); // abandoned partial uploads, every Regatta:UploadSweepInterval
         return services;
     }
 }

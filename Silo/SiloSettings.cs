@@ -48,6 +48,7 @@ public sealed record SiloSettings
             throw new InvalidOperationException(
                 $"Production mode (Regatta:Storage=Postgres) needs Regatta:AdminApiKey (env Regatta__AdminApiKey) of at least {MinAdminApiKeyLength} characters; " +
                 (settings.AdminApiKey is null ? "it is not set." : $"it has {settings.AdminApiKey.Trim().Length}."));
+        if (settings.Storage == StorageKind.Postgres) PlaceholderSecrets.Refuse(settings.AdminApiKey, "Regatta:AdminApiKey");
         return settings;
     }
 

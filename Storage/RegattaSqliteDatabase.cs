@@ -79,7 +79,9 @@ public sealed class RegattaSqliteDatabase
         string journalMode;
         try
         {
+            MakePrivate(databasePath);
             journalMode = Initialize(databasePath, options.BusyTimeout);
+            MakePrivate(databasePath);
         }
         catch (SqliteException ex)
         {
@@ -110,6 +112,30 @@ public sealed class RegattaSqliteDatabase
         if (missing.Count > 0)
             throw new InvalidOperationException($"The Regatta SQLite schema lacks the Orleans queries: {string.Join(", ", missing)}.");
         transaction.Commit();
+    }
+
+    /// <summary>
+    /// The database holds every grain's state (run specs, workers, jobs): mode 0600 from the moment it exists (an empty
+    /// file is an empty SQLite database), and an older file, with its WAL and shared-memory files, is narrowed to 0600.
+    /// SQLite creates the -wal and -shm files with the database file's mode.
+    /// </summary>
+    private static void MakePrivate(string databasePath)
+    {
+        if (OperatingSystem.IsWindows()) return;
+        const UnixFileMode owner = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        try
+        {
+            using var created = new FileStream(databasePath, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = owner,
+            });
+        }
+        catch (IOException) when (File.Exists(databasePath))
+        {
+            // already there
+        }
+        foreach (var path in new[] { databasePath, databasePath + "-wal", databasePath + "-shm", databasePath + "-journal" })
+            if (File.Exists(path) && File.GetUnixFileMode(path) != owner) File.SetUnixFileMode(path, owner);
     }
 
     private static string Initialize(string databasePath, TimeSpan busyTimeout)

@@ -58,6 +58,11 @@ public sealed class DashboardCredentials
         }
         else if (adminPassword.Length < MinPasswordLength)
             throw new InvalidOperationException($"Regatta:Dashboard:AdminPassword must be at least {MinPasswordLength} characters");
+        if (production)
+        {
+            PlaceholderSecrets.Refuse(adminPassword, "Regatta:Dashboard:AdminPassword");
+            PlaceholderSecrets.Refuse(options.ViewerPassword, "Regatta:Dashboard:ViewerPassword");
+        }
 
         string? viewerUser = null, viewerPassword = null;
         if (!string.IsNullOrEmpty(options.ViewerPassword))
@@ -98,7 +103,8 @@ public sealed class DashboardCredentials
         var create = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows()) create.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         using (var writer = new StreamWriter(file, create)) writer.WriteLine(password);
-        return (password, $"Dashboard admin password generated (local mode): {password} (also written to {file}; set Regatta:Dashboard:AdminPassword to choose one)");
+        // The password goes to its private file only, never to the log.
+        return (password, $"Dashboard admin password generated (local mode) and saved to {file} (mode 0600); set Regatta:Dashboard:AdminPassword to choose one");
     }
 
     private static byte[] Hash(string password) => SHA256.HashData(Encoding.UTF8.GetBytes(password));

@@ -22,7 +22,7 @@ public sealed record RunSpec
     [Id(13)] public AggregationSpec Aggregation { get; init; } = new();
     [Id(14)] public int CheckpointEvery { get; init; } = 1;
     [Id(15)] public long Seed { get; init; } = 42;
-    /// <summary>A worker presenting this token when it joins is approved automatically.</summary>
+    /// <summary>A pending worker presenting this token when it joins is admitted to this run (not approved globally). The run keeps only its hash: views never show it.</summary>
     [Id(16)] public string? JoinToken { get; init; }
     /// <summary>Stop early once the coordinator's held-out accuracy reaches this (0 = run all rounds).</summary>
     [Id(17)] public double TargetAccuracy { get; init; }

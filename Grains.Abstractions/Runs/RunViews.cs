@@ -82,4 +82,5 @@ public sealed record RunView
 public sealed record JoinResult(
     [property: Id(0)] string RunId,
     [property: Id(1)] MemberStatus Status,
+    /// <summary>True when a pending worker was admitted to this run by its join token (it stays pending for anything else).</summary>
     [property: Id(2)] bool AutoApproved);

@@ -111,6 +111,27 @@ public sealed partial class BlobStore
                 try { File.Delete(path); } catch (IOException) { /* being sealed right now */ }
     }
 
+    /// <summary>
+    /// Deletes every upload in blobs/partial whose files were all last written before <paramref name="writtenBefore"/>:
+    /// chunked uploads ({hash}.part with its .chunks sidecar), staged bodies (.staging, .staged) and stray .tmp files.
+    /// Files of one upload (same name up to the first dot) go together, and only when none of them is recent.
+    /// </summary>
+    public Task<int> SweepAbandonedAsync(DateTimeOffset writtenBefore)
+    {
+        var cutoff = writtenBefore.UtcDateTime;
+        var swept = 0;
+        var uploads = new DirectoryInfo(Path.Combine(_root, "partial")).EnumerateFiles()
+            .GroupBy(f => f.Name.Split('.')[0], StringComparer.Ordinal);
+        foreach (var upload in uploads)
+        {
+            if (upload.Any(f => f.LastWriteTimeUtc >= cutoff)) continue;
+            foreach (var file in upload)
+                try { file.Delete(); } catch (IOException) { /* being written or sealed right now */ }
+            swept++;
+        }
+        return Task.FromResult(swept);
+    }
+
     private static void RequireUploadId(string uploadId)
     {
         if (!IsValidHash(uploadId)) throw new RegattaException("bad_upload_id", "an upload id must be 64 lowercase hex characters (random)");

@@ -95,6 +95,12 @@ public interface IBlobStore
         throw new RegattaException("staging_unsupported", "this store takes uploads only under their key: PUT /blobs/{hash}");
 
     /// <summary>
+    /// Deletes uploads abandoned half way: partial and staged bytes not written since <paramref name="writtenBefore"/>
+    /// (a sender that went away, a silo stopped mid-body). Sealed blobs are never touched. Returns how many were dropped.
+    /// </summary>
+    Task<int> SweepAbandonedAsync(DateTimeOffset writtenBefore) => Task.FromResult(0);
+
+    /// <summary>
     /// As <see cref="CopyToAsync(string, long, long, Stream, CancellationToken)"/>, into a pipe (the HTTP response's): a
     /// store may read straight into the pipe's buffers and save a copy of every byte.
     /// </summary>

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+using Regatta.Grains.Runs;
 using Regatta.Learning.Data;
 using Regatta.Learning.Models;
 using Regatta.Learning.Training;
@@ -8,7 +10,7 @@ using TorchSharp;
 namespace Regatta.Grains.Models;
 
 /// <summary>The coordinator's use of the model code: seeded initial weights and its own held-out validation.</summary>
-public sealed class TorchModelRuntime : IModelRuntime
+public sealed class TorchModelRuntime(IOptions<CoordinatorOptions> options) : IModelRuntime
 {
     // The validation set of a spec is generated once per silo; specs are compared by value.
     private readonly Dictionary<DataSpec, Dataset> _validation = new();
@@ -29,7 +31,7 @@ public sealed class TorchModelRuntime : IModelRuntime
         lock (_gate)
         {
             if (!_validation.TryGetValue(spec.Data, out data!))
-                _validation[spec.Data] = data = DataCatalog.ValidationSet(spec.Data, spec.Seed, spec.Model);
+                _validation[spec.Data] = data = DataCatalog.ValidationSet(DataFiles.ForSilo(spec.Data, options.Value.DataRootPath), spec.Seed, spec.Model);
         }
         using var scope = torch.NewDisposeScope();
         var model = ModelCatalog.Create(spec.Model, spec.Seed);

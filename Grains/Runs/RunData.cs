@@ -40,6 +40,8 @@ public sealed class RunData
     [Id(23)] public Dictionary<string, Readiness> Readiness { get; set; } = new();
     /// <summary>Counts admissions, so a member that rejoins gets fresh provisioning job ids.</summary>
     [Id(24)] public int Admissions { get; set; }
+    /// <summary>SHA-256 (hex) of the spec's join token; the token itself is never stored (see <see cref="JoinTokens"/>).</summary>
+    [Id(25)] public string? JoinTokenHash { get; set; }
 }
 
 /// <summary>A member's way to its first round: kit confirmed, connectivity echo answered, both by a deadline.</summary>
@@ -92,13 +94,15 @@ public sealed class RoundProgress
     }
 }
 
+/// <summary>An update in the round's aggregate: <see cref="Examples"/> is its weight (<see cref="ExampleWeights"/>), <see cref="ClaimedExamples"/> what its member claimed.</summary>
 [GenerateSerializer, Alias("regatta.AcceptedUpdate")]
 public sealed record AcceptedUpdate(
     [property: Id(0)] string WorkerId,
     [property: Id(1)] string JobId,
     [property: Id(2)] string UpdateHash,
     [property: Id(3)] double Examples,
-    [property: Id(4)] double TrainLoss);
+    [property: Id(4)] double TrainLoss,
+    [property: Id(5)] double ClaimedExamples = double.NaN);
 
 [GenerateSerializer, Alias("regatta.RefusedUpdate")]
 public sealed record RefusedUpdate(

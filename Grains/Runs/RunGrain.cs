@@ -34,6 +34,7 @@ public sealed class RunGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _machine = new RunLifecycle(Data, time);
+        if (_machine.ProtectJoinToken()) await state.WriteStateAsync(cancellationToken); // stored before tokens were hashed
         if (Data.Exists && Data.State is not RunState.Created && !Data.State.IsTerminal())
         {
             logger.LogInformation("Run {RunId} resumes in {State}, round {Round}", RunId, Data.State, Data.Round);
@@ -45,7 +46,7 @@ public sealed class RunGrain(
     public async Task<RunView> Create(RunSpec spec)
     {
         Ids.Require(RunId, "runId");
-        var errors = RunSpecValidator.Validate(spec);
+        var errors = RunSpecValidator.Validate(spec, options.Value);
         if (errors.Count == 0) errors.AddRange(models.Validate(spec));
         if (errors.Count > 0) throw new RunSpecException(errors);
         await Change(m => m.Create(RunId, spec));
@@ -120,12 +121,15 @@ public sealed class RunGrain(
                 throw new RegattaException("unknown_worker", $"worker '{workerId}' is not registered");
             case ApprovalStatus.Rejected:
                 throw new RegattaException("rejected", $"worker '{workerId}' was rejected and cannot join");
-            case ApprovalStatus.Pending when Data.Spec!.JoinToken is { } token && joinToken == token:
-                await worker.Approve();
+            // The run's token admits the worker to this run only: it stays pending for everything else.
+            case ApprovalStatus.Pending when _machine.IsJoinToken(joinToken):
                 autoApproved = true;
+                logger.LogInformation("Run {RunId}: pending worker {WorkerId} admitted by the run's join token", RunId, workerId);
                 break;
             case ApprovalStatus.Pending:
-                throw new RegattaException("not_approved", $"worker '{workerId}' is pending approval; an operator must approve it or it must present the run's join token");
+                throw new RegattaException("not_approved", joinToken is null
+                    ? $"worker '{workerId}' is pending approval; an operator must approve it or it must present the run's join token"
+                    : $"worker '{workerId}' is pending approval and the join token it presented does not match run '{RunId}'");
         }
         MemberStatus status = default;
         await Change(m => status = m.Join(workerId));
@@ -188,9 +192,10 @@ public sealed class RunGrain(
         else if (job.OutputHash is null) refusal = "no update was uploaded";
         else
         {
-            var examples = Metric(job, MetricNames.Examples);
+            var claimed = Metric(job, MetricNames.Examples);
+            var examples = ExampleWeights.Weigh(Data.Spec!.Data, claimed); // the member's claim, clamped to its partition
             refusal = await CheckAndFold(job.OutputHash, examples);
-            if (refusal is null) accepted = new AcceptedUpdate(job.WorkerId, job.JobId, job.OutputHash, examples, Metric(job, MetricNames.Loss));
+            if (refusal is null) accepted = new AcceptedUpdate(job.WorkerId, job.JobId, job.OutputHash, examples, Metric(job, MetricNames.Loss), claimed);
         }
         if (refusal is not null)
         {

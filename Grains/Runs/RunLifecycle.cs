@@ -29,6 +29,7 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
         if (data.Exists) throw new RegattaException("run_exists", $"run '{runId}' already exists");
         data.RunId = runId;
         data.Spec = spec;
+        ProtectJoinToken();
         data.Exists = true;
         data.CreatedAt = Now;
         data.State = RunState.Created;
@@ -93,6 +94,21 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
         MoveTo(RunState.Failed, reason);
         _effects.Add(new RunEnded(RunState.Failed));
     }
+
+    /// <summary>
+    /// Keeps only the hash of the spec's join token and takes the token out of the spec (which views, the run kit and
+    /// assignments carry). Also the migration of a run stored with a plain token: true when the data changed.
+    /// </summary>
+    public bool ProtectJoinToken()
+    {
+        if (data.Spec?.JoinToken is not { } token) return false;
+        data.JoinTokenHash = JoinTokens.Hash(token);
+        data.Spec = data.Spec with { JoinToken = null };
+        return true;
+    }
+
+    /// <summary>Whether <paramref name="presented"/> is this run's join token (constant-time; false when the run has none).</summary>
+    public bool IsJoinToken(string? presented) => JoinTokens.Matches(data.JoinTokenHash, presented);
 
     /// <summary>A worker asks to join; it becomes a member at the next tick.</summary>
     public MemberStatus Join(string workerId)
@@ -170,6 +186,8 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
     {
         if (!ExpectsTrainReport(workerId, jobId)) return false; // stale round, duplicate or unknown job: ignored
         var round = data.Current!;
+        if (accepted is not null && ExampleWeights.Note(Spec.Data, accepted) is { } note)
+            AddReport(new RunReport(Now, "warning", workerId, note, "train"));
         if (accepted is not null) round.Accepted.Add(accepted);
         else round.Refused.Add(new RefusedUpdate(workerId, jobId, refusal ?? "refused"));
         Advance();

@@ -1,3 +1,5 @@
+using Regatta.Learning.Data;
+using Regatta.Learning.Models;
 using Regatta.Runs;
 
 namespace Regatta.Grains.Runs;
@@ -5,8 +7,10 @@ namespace Regatta.Grains.Runs;
 /// <summary>Checks a run spec and reports every error with its path (e.g. "aggregation.trimFraction: must be in [0, 0.5)").</summary>
 public static class RunSpecValidator
 {
-    public static List<string> Validate(RunSpec spec)
+    /// <param name="limits">The silo's caps and data root (<see cref="CoordinatorOptions"/>); null: the defaults.</param>
+    public static List<string> Validate(RunSpec spec, CoordinatorOptions? limits = null)
     {
+        limits ??= new CoordinatorOptions();
         var errors = new List<string>();
         // Sections come from outside (YAML "model: ~", JSON null): a missing one is an error, not a crash.
         var sections = new (object? Value, string Path)[]
@@ -83,6 +87,27 @@ public static class RunSpecValidator
         Check(d.ValidationSamples is >= 0 and <= 10_000_000, "data.validationSamples", "must be in [0, 10000000]");
         Check(!string.IsNullOrWhiteSpace(d.Source), "data.source", "must be given");
         Check(!string.IsNullOrWhiteSpace(spec.Model.Name), "model.name", "must be given");
+        if (errors.Count == 0) CheckSize(spec, limits, errors);
+        if (errors.Count == 0) errors.AddRange(DataFiles.Check(d, limits.DataRootPath));
         return errors;
+    }
+
+    /// <summary>The caps on what a spec makes the silo and every member allocate: model parameters and samples × features.</summary>
+    private static void CheckSize(RunSpec spec, CoordinatorOptions limits, List<string> errors)
+    {
+        if (ModelCatalog.Validate(spec.Model).Count > 0) return; // the model runtime names what is wrong with it
+        var architecture = ModelCatalog.Describe(spec.Model);
+        var parameters = architecture.ParameterCount;
+        if (parameters > limits.MaxModelParameters)
+            errors.Add($"model.parameters: the model has {parameters:N0} parameters, more than the limit of {limits.MaxModelParameters:N0} (Regatta:MaxModelParameters)");
+        var features = architecture.Input.ExampleShape.Aggregate(1L, (a, b) => a * b);
+        var d = spec.Data;
+        var generated = DataSource.Parse(d.Source, []) is { IsGenerator: true };
+        // Generators draw samplesPerClient × partitions examples plus the validation set; a file source's size is the
+        // file's, and the spec bounds only the validation set the silo keeps of it.
+        var samples = (generated ? (long)d.SamplesPerClient * d.Partitions : 0) + d.ValidationSamples;
+        var total = samples * features;
+        if (total > limits.MaxSampleFeatures)
+            errors.Add($"{(generated ? "data.samplesPerClient" : "data.validationSamples")}: {samples:N0} samples × {features:N0} features = {total:N0}, more than the limit of {limits.MaxSampleFeatures:N0} (Regatta:MaxSampleFeatures)");
     }
 }

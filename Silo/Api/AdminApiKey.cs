@@ -36,8 +36,8 @@ public sealed class AdminApiKey
         var key = NewSecret();
         Directory.CreateDirectory(dataDir);
         WritePrivate(path, key);
-        // Logged once, when it is made: the operator of a local silo needs it and it lives only on this machine.
-        logger.LogWarning("No Regatta:AdminApiKey configured: generated admin API key {Key}, saved to {Path} (mode 0600)", key, path);
+        // The key goes to its private file only, never to the log (logs are shipped, kept and read by others).
+        logger.LogWarning("No Regatta:AdminApiKey configured: generated admin API key saved to {Path} (mode 0600)", path);
         return new AdminApiKey(key);
     }
 

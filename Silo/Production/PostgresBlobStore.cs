@@ -146,6 +146,18 @@ public sealed class PostgresBlobStore(RegattaPostgresDatabase database) : IBlobS
         return await InfoAsync(hash) ?? throw Unknown(hash);
     }
 
+    /// <summary>
+    /// Drops unsealed uploads started before <paramref name="writtenBefore"/> (their chunks cascade). The schema keeps
+    /// when an upload started (created_at), not when it was last written, so an upload still going after the sweep age
+    /// is dropped too; its sender starts it over.
+    /// </summary>
+    public async Task<int> SweepAbandonedAsync(DateTimeOffset writtenBefore)
+    {
+        await using var command = _db.CreateCommand("DELETE FROM regatta_blob_info WHERE NOT sealed AND created_at < $1");
+        command.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = writtenBefore.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        return await command.ExecuteNonQueryAsync();
+    }
+
     /// <summary>Creates the info row if needed and locks it for this transaction.</summary>
     private static async Task<(long Length, bool Sealed)> LockInfo(NpgsqlConnection connection, string hash, long length)
     {

@@ -17,6 +17,7 @@ public static class PostgresSiloSetup
     /// </summary>
     public static ISiloBuilder UseRegattaPostgres(this ISiloBuilder silo, SiloSettings settings, string? connectionString)
     {
+        PlaceholderSecrets.Refuse(DatabasePassword(connectionString), "the database password of ConnectionStrings:Regatta");
         silo.Configure<EndpointOptions>(o =>
         {
             o.SiloPort = settings.SiloPort;
@@ -36,5 +37,18 @@ public static class PostgresSiloSetup
         // Blobs must be shared: a BlobGrain (and a RunGrain reading updates) may activate on any silo.
         silo.Services.Replace(ServiceDescriptor.Singleton<IBlobStore, PostgresBlobStore>());
         return silo;
+    }
+
+    /// <summary>The password of a PostgreSQL connection string, or null when it has none (or cannot be read: the storage setup says why).</summary>
+    public static string? DatabasePassword(string? connectionString)
+    {
+        try
+        {
+            return string.IsNullOrEmpty(connectionString) ? null : new Npgsql.NpgsqlConnectionStringBuilder(connectionString).Password;
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Net;
 using Regatta.Runs;
 using Regatta.Tests;
@@ -87,6 +88,24 @@ public sealed class RunApiTests(ApiSilo silo)
 
         Assert.Equal(before, await RunCount());
         Assert.Equal("", (await silo.Grains.GetGrain<IRunGrain>(id).GetView()).RunId);
+    }
+
+    [Fact]
+    public async Task A_join_token_is_never_shown_in_the_run_its_kit_or_its_json()
+    {
+        const string token = "consortium-secret-2030";
+        var id = Http.NewId("token");
+        var created = await _admin.PostAsync($"/api/runs?id={id}", Http.Yaml(Yaml + $"\njoinToken: {token}\n")).Expect(HttpStatusCode.Created);
+        var started = await _admin.PostAsync($"/api/runs/{id}/start", null).Expect();
+
+        Assert.DoesNotContain(token, created.GetRawText());
+        Assert.DoesNotContain(token, started.GetRawText());
+        Assert.DoesNotContain(token, await _anonymous.GetStringAsync($"/api/runs/{id}"));
+        var view = await silo.Grains.GetGrain<IRunGrain>(id).GetView();
+        Assert.Null(view.Spec.JoinToken);
+        var kit = await silo.Services.GetRequiredService<Regatta.Grains.Models.IBlobStore>().ReadAllAsync(view.KitHash!);
+        Assert.DoesNotContain(token, System.Text.Encoding.UTF8.GetString(kit));
+        Assert.Null(RunSpecYaml.Parse(RunKit.FromBytes(kit).SpecYaml).JoinToken);
     }
 
     [Fact]

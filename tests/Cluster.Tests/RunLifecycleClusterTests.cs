@@ -112,16 +112,25 @@ public sealed class RunLifecycleClusterTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Join_token_approves_a_pending_worker()
+    public async Task Join_token_admits_a_pending_worker_to_that_run_only()
     {
         var run = _cluster.Grains.GetGrain<IRunGrain>("tokened");
+        var other = _cluster.Grains.GetGrain<IRunGrain>("untokened");
         await run.Create(Specs.Quick() with { JoinToken = "let-me-in-please" });
+        await other.Create(Specs.Quick());
         var worker = new ScriptedWorker(_cluster.Grains, "w-token");
         await worker.RegisterAsync(approve: false);
 
+        var wrong = await Assert.ThrowsAsync<RegattaException>(() => run.Join("w-token", "let-me-in-pleasE"));
+        Assert.Equal("not_approved", wrong.Code);
         var joined = await run.Join("w-token", "let-me-in-please");
 
         Assert.True(joined.AutoApproved);
-        Assert.Equal(ApprovalStatus.Approved, (await worker.Operator.GetView()).Approval);
+        Assert.Equal(MemberStatus.Pending, joined.Status);
+        // Admitted to this run, not approved: the worker stays pending, and the token opens no other run.
+        Assert.Equal(ApprovalStatus.Pending, (await worker.Operator.GetView()).Approval);
+        var elsewhere = await Assert.ThrowsAsync<RegattaException>(() => other.Join("w-token", "let-me-in-please"));
+        Assert.Equal("not_approved", elsewhere.Code);
+        Assert.Null((await run.GetView()).Spec.JoinToken);
     }
 }

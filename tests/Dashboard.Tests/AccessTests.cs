@@ -22,13 +22,28 @@ public sealed class AccessTests : IDisposable
         var file = Path.Combine(_dataDir, DashboardCredentials.PasswordFileName);
         var password = File.ReadAllText(file).Trim();
         Assert.True(password.Length >= 20);
-        Assert.Contains(password, first.Notice);
+        Assert.DoesNotContain(password, first.Notice); // the log gets the path, never the password
+        Assert.Contains(file, first.Notice);
         if (!OperatingSystem.IsWindows()) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
         Assert.Equal(DashboardRoles.Admin, first.Authenticate("admin", password));
 
         var again = DashboardCredentials.Resolve(new RegattaDashboardOptions(), production: false, _dataDir);
         Assert.Equal(DashboardRoles.Admin, again.Authenticate("admin", password));
         Assert.DoesNotContain(password, again.Notice); // said once: a restart only says where it is
+    }
+
+    [Theory]
+    [InlineData("dev-dashboard-password", null, "Regatta:Dashboard:AdminPassword")] // deploy/compose.yaml
+    [InlineData("CHANGE-ME", null, "Regatta:Dashboard:AdminPassword")]             // deploy/k8s/secrets.example.yaml
+    [InlineData("a-real-password-1", "change-me-viewer", "Regatta:Dashboard:ViewerPassword")]
+    public void Production_mode_refuses_the_example_passwords_of_the_deploy_files(string admin, string? viewer, string setting)
+    {
+        var options = new RegattaDashboardOptions { AdminPassword = admin, ViewerUser = "viewer", ViewerPassword = viewer };
+
+        var error = Assert.Throws<InvalidOperationException>(() => DashboardCredentials.Resolve(options, production: true, _dataDir));
+        Assert.StartsWith(setting + " is an example value", error.Message);
+        Assert.DoesNotContain(viewer ?? admin, error.Message);
+        DashboardCredentials.Resolve(options, production: false, _dataDir); // a local silo may use them
     }
 
     [Fact]
