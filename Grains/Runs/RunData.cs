@@ -42,6 +42,8 @@ public sealed class RunData
     [Id(24)] public int Admissions { get; set; }
     /// <summary>SHA-256 (hex) of the spec's join token; the token itself is never stored (see <see cref="JoinTokens"/>).</summary>
     [Id(25)] public string? JoinTokenHash { get; set; }
+    /// <summary>The model the run kit names: a member's provisioning downloads it, so its assignment names it too.</summary>
+    [Id(26)] public string? InitialModelHash { get; set; }
 }
 
 /// <summary>A member's way to its first round: kit confirmed, connectivity echo answered, both by a deadline.</summary>

@@ -63,7 +63,7 @@ public sealed class RunGrain(
             // The initial model is content-addressed like every later version, so members fetch it the same way.
             var spec = Data.Spec!; // grain state may not be touched off the grain's scheduler
             var initial = await Task.Run(() => models.InitialWeights(spec));
-            Data.GlobalModelHash = await blobs.PutAsync(initial.ToBytes());
+            Data.GlobalModelHash = Data.InitialModelHash = await blobs.PutAsync(initial.ToBytes());
             Data.KitHash = await blobs.PutAsync(new RunKit
             {
                 RunId = RunId,
@@ -381,7 +381,7 @@ public sealed class RunGrain(
         foreach (var (worker, r) in Data.Readiness.Where(r => Data.Members[r.Key].Status == MemberStatus.Active))
         {
             var partition = Data.Members[worker].Partition;
-            if (!r.KitConfirmed) await OpenJob(new OpenJob(r.ProvisionJob, JobKind.Provision, worker, Data.Round, 0, Data.KitHash!, null, partition, r.Deadline));
+            if (!r.KitConfirmed) await OpenJob(new OpenJob(r.ProvisionJob, JobKind.Provision, worker, Data.Round, 0, Data.KitHash!, Data.InitialModelHash ?? Data.GlobalModelHash, partition, r.Deadline));
             if (!r.Answered) await OpenJob(new OpenJob(r.EchoJob, JobKind.Echo, worker, Data.Round, 0, Data.KitHash!, null, partition, r.Deadline));
         }
         if (Data.Current is not { } round) return;

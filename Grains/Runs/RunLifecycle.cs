@@ -516,7 +516,8 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
             Deadline = Now + Spec.ProvisionTimeout,
         };
         data.Readiness[worker] = readiness;
-        _effects.Add(new OpenJob(readiness.ProvisionJob, JobKind.Provision, worker, data.Round, 0, data.KitHash!, null, partition, readiness.Deadline));
+        // The kit names the initial model, which provisioning downloads: the assignment names it so the worker may.
+        _effects.Add(new OpenJob(readiness.ProvisionJob, JobKind.Provision, worker, data.Round, 0, data.KitHash!, data.InitialModelHash ?? data.GlobalModelHash, partition, readiness.Deadline));
         _effects.Add(new OpenJob(readiness.EchoJob, JobKind.Echo, worker, data.Round, 0, data.KitHash!, null, partition, readiness.Deadline));
     }
 

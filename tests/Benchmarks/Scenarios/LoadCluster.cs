@@ -58,6 +58,8 @@ public sealed class LoadCluster : IAsyncDisposable
                 .UseOrleansClient(c =>
                 {
                     c.UseLocalhostClustering(gatewayPort, serviceId: service, clusterId: service);
+                    // The load clients stand for the cluster's own callers (what agents may call is measured separately).
+                    c.AddOutgoingGrainCallFilter(new Regatta.Grains.Security.ClusterCallStamp(Regatta.Grains.Security.ClusterKey.ProcessKey));
                     // A round opening for 10k members takes longer than the default 30 s; the figure is the point.
                     c.Configure<Orleans.Configuration.ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(10));
                 })

@@ -25,6 +25,8 @@ namespace Regatta.Benchmarks.Scenarios;
 /// </summary>
 public static class WeightTransferScenario
 {
+    private const string AdminKey = "bench-admin-key-0123456789";
+
     public static async Task<IReadOnlyList<BenchmarkResult>> RunAsync(int megabytes, int repeats)
     {
         var dataDir = Directory.CreateTempSubdirectory("regatta-bench-blobs-").FullName;
@@ -42,7 +44,9 @@ public static class WeightTransferScenario
             using var agent = AgentHost.Build(new AgentOptions
             {
                 Coordinator = $"127.0.0.1:{gateway}", Name = "bench", WorkerId = "bench", CacheDir = Path.Combine(dataDir, "agent"),
-            }, l => l.SetMinimumLevel(LogLevel.Error));
+            }, l => l.SetMinimumLevel(LogLevel.Error),
+                // Measures the transfer paths, not the gate: the client carries the cluster key (no assignment needed).
+                c => c.AddOutgoingGrainCallFilter(new Regatta.Grains.Security.ClusterCallStamp(Regatta.Grains.Security.ClusterKey.DerivedFrom(AdminKey))));
             await agent.StartAsync();
             var client = agent.Services.GetRequiredService<IClusterClient>();
 
@@ -135,7 +139,7 @@ public static class WeightTransferScenario
         builder.Configuration["Regatta:DataDir"] = dataDir;
         builder.Configuration["Regatta:SiloPort"] = FreePort().ToString();
         builder.Configuration["Regatta:GatewayPort"] = FreePort().ToString();
-        builder.Configuration["Regatta:AdminApiKey"] = "bench-admin-key-0123456789";
+        builder.Configuration["Regatta:AdminApiKey"] = AdminKey;
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders().SetMinimumLevel(LogLevel.Error).AddConsole();
         builder.AddRegattaSilo();
