@@ -36,6 +36,7 @@ public static class AgentHost
         // --cluster-db, else ConnectionStrings__Regatta from the environment, else the static --coordinator gateway.
         var clusterDb = options.ClusterDb ?? builder.Configuration.GetConnectionString("Regatta");
         var gateway = string.IsNullOrWhiteSpace(clusterDb) ? ParseGateway(options.Coordinator) : null;
+        var trust = Trust(options, clusterDb);
         builder.Logging.ClearProviders();
         if (logging is null) builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
         else logging(builder.Logging);
@@ -45,6 +46,8 @@ public static class AgentHost
             if (gateway is not null) client.UseStaticClustering(gateway);
             else UseClusterDatabase(client, clusterDb!);
             client.Configure<ClusterOptions>(o => { o.ClusterId = "regatta"; o.ServiceId = "regatta"; });
+            // The gateway speaks TLS only; the agent checks it is talking to the real silo before sending anything.
+            trust.Apply(client);
             // Keep trying while the cluster is down; the session's own retries cover calls in between.
             client.UseConnectionRetryFilter(async (_, token) =>
             {
@@ -53,6 +56,20 @@ public static class AgentHost
             });
         });
         return builder.Build();
+    }
+
+    /// <summary>
+    /// How this client checks the silo (<see cref="SiloTrust"/>). The name checked against a CA-issued certificate:
+    /// --silo-tls-name, else the host of --coordinator; with --cluster-db, each gateway's address from the table.
+    /// </summary>
+    public static SiloTrust Trust(AgentOptions options, string? clusterDb = null) =>
+        SiloTrust.From(options.SiloCertSha256, options.SiloCa,
+            options.SiloTlsName ?? (string.IsNullOrWhiteSpace(clusterDb ?? options.ClusterDb) ? GatewayHost(options.Coordinator) : null));
+
+    private static string GatewayHost(string coordinator)
+    {
+        var colon = coordinator.LastIndexOf(':');
+        return (colon > 0 ? coordinator[..colon] : coordinator).Trim('[', ']');
     }
 
     /// <summary>Gateways from the ADO.NET clustering table (production mode), refreshed often so a lost silo's gateway is replaced quickly.</summary>

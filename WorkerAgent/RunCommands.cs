@@ -8,7 +8,7 @@ namespace Regatta.WorkerAgent;
 /// <summary>Operator commands over the Orleans client: submit a YAML spec, and watch a run to its end.</summary>
 public static class RunCommands
 {
-    public static async Task<int> SubmitAsync(string coordinator, string runId, string specPath, bool start, CancellationToken ct)
+    public static async Task<int> SubmitAsync(AgentOptions client, string runId, string specPath, bool start, CancellationToken ct)
     {
         RunSpec spec;
         try
@@ -20,7 +20,7 @@ public static class RunCommands
             Console.Error.WriteLine($"{specPath}: {e.Message}");
             return 2;
         }
-        using var host = AgentHost.Build(Options(coordinator), _ => { });
+        using var host = AgentHost.Build(client, _ => { });
         await host.StartAsync(ct);
         var run = host.Services.GetRequiredService<IClusterClient>().GetGrain<IRunGrain>(runId);
         try
@@ -47,9 +47,9 @@ public static class RunCommands
     }
 
     /// <summary>Prints each committed round as it lands; the last line is one JSON object with the outcome.</summary>
-    public static async Task<int> WatchAsync(string coordinator, string runId, CancellationToken ct)
+    public static async Task<int> WatchAsync(AgentOptions client, string runId, CancellationToken ct)
     {
-        using var host = AgentHost.Build(Options(coordinator), _ => { });
+        using var host = AgentHost.Build(client, _ => { });
         await host.StartAsync(ct);
         var run = host.Services.GetRequiredService<IClusterClient>().GetGrain<IRunGrain>(runId);
         var printed = 0;
@@ -92,6 +92,7 @@ public static class RunCommands
 
     private static double? Round(double value) => double.IsFinite(value) ? Math.Round(value, 4) : null;
 
-    private static AgentOptions Options(string coordinator) =>
+    /// <summary>The client options of an operator command: the gateway and how to trust its silo (TLS), nothing of a worker.</summary>
+    public static AgentOptions Options(string coordinator) =>
         new() { Coordinator = coordinator, Name = "cli", WorkerId = "cli", CacheDir = Path.GetTempPath() };
 }
