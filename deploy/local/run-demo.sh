@@ -48,11 +48,13 @@ for _ in $(seq 1 120); do
 done
 curl -sf http://127.0.0.1:5080/healthz >/dev/null || { echo "The silo did not become healthy in 60 s" >&2; exit 1; }
 
-dotnet "$AGENT" submit --run "$RUN" --spec "$SPEC" --start
+# The gateway is TLS only: clients pin the local silo's self-signed certificate (its SHA-256, written at start).
+PIN=(--silo-cert-sha256-file "$DATA_DIR/silo-cert.sha256")
+dotnet "$AGENT" submit --run "$RUN" --spec "$SPEC" --start "${PIN[@]}"
 for i in $(seq 1 "$AGENTS"); do
   dotnet "$AGENT" --name "agent-$i" --id "$RUN-agent-$i" --run "$RUN" --join-token "$TOKEN" --device cpu \
-    --cache-dir "$DATA_DIR/agents/$RUN-agent-$i" --heartbeat 2 >"$LOGS/agent-$i.log" 2>&1 &
+    --cache-dir "$DATA_DIR/agents/$RUN-agent-$i" --heartbeat 2 "${PIN[@]}" >"$LOGS/agent-$i.log" 2>&1 &
   pids+=($!)
 done
 echo "Started $AGENTS agents (logs: $LOGS/agent-N.log); training..." >&2
-dotnet "$AGENT" watch --run "$RUN"
+dotnet "$AGENT" watch --run "$RUN" "${PIN[@]}"
