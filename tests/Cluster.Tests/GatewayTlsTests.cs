@@ -196,7 +196,47 @@ public sealed class GatewayTlsTests(TlsClusterFixture fixture) : IClassFixture<T
         }
     }
 
-    private static async Task AssertAgentConnectsAsync(SiloPorts ports, string sha256, string workDir)
+    [Fact]
+    public async Task An_agent_trusting_the_ca_that_issued_the_silo_certificate_connects_and_one_trusting_another_ca_is_refused()
+    {
+        var workDir = Directory.CreateTempSubdirectory("regatta-tls-ca-").FullName;
+        var (ca, certificate, key) = TestCertificates.WriteCaIssuedPem(Path.Combine(workDir, "pki"), "silo");
+        var (otherCa, _, _) = TestCertificates.WriteCaIssuedPem(Path.Combine(workDir, "pki"), "other");
+        var ports = SiloPorts.Free();
+        var environment = new Dictionary<string, string>
+        {
+            ["Regatta__DataDir"] = Path.Combine(workDir, "data"),
+            ["Regatta__SiloPort"] = ports.Silo.ToString(),
+            ["Regatta__GatewayPort"] = ports.Gateway.ToString(),
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{ports.Http}",
+            // A configured certificate wins over the local self-signed one, in local mode too.
+            ["Regatta__Tls__CertificatePemPath"] = certificate,
+            ["Regatta__Tls__KeyPemPath"] = key,
+        };
+        try
+        {
+            await using var silo = await SiloProcess.StartAsync("tls-ca", ports, environment, workDir);
+            Assert.False(File.Exists(Path.Combine(workDir, "data", SiloTls.LocalCertificateFile)));
+
+            await AssertAgentConnectsAsync(ports, sha256: null, workDir, siloCa: ca);
+
+            var gateway = new IPEndPoint(IPAddress.Loopback, ports.Gateway);
+            using (var refused = BareClient(gateway, SiloTrust.From(sha256: null, otherCa, targetHost: "localhost")))
+                Assert.IsType<Orleans.Runtime.Messaging.ConnectionFailedException>(await Assert.ThrowsAnyAsync<Exception>(
+                    () => refused.StartAsync(TestContext.Current.CancellationToken).WaitAsync(ConnectTimeout, TestContext.Current.CancellationToken)));
+            // The right CA but a name the certificate does not carry.
+            using (var misnamed = BareClient(gateway, SiloTrust.From(sha256: null, ca, targetHost: "regatta.example.org")))
+                Assert.IsType<Orleans.Runtime.Messaging.ConnectionFailedException>(await Assert.ThrowsAnyAsync<Exception>(
+                    () => misnamed.StartAsync(TestContext.Current.CancellationToken).WaitAsync(ConnectTimeout, TestContext.Current.CancellationToken)));
+            await silo.StopAsync();
+        }
+        finally
+        {
+            Directory.Delete(workDir, recursive: true);
+        }
+    }
+
+    private static async Task AssertAgentConnectsAsync(SiloPorts ports, string? sha256, string workDir, string? siloCa = null)
     {
         using var agent = AgentHost.Build(new AgentOptions
         {
@@ -205,6 +245,7 @@ public sealed class GatewayTlsTests(TlsClusterFixture fixture) : IClassFixture<T
             WorkerId = "local-agent",
             CacheDir = Path.Combine(workDir, "agent"),
             SiloCertSha256 = sha256,
+            SiloCa = siloCa,
         }, logging => logging.SetMinimumLevel(LogLevel.Warning));
         await agent.StartAsync(TestContext.Current.CancellationToken).WaitAsync(ConnectTimeout, TestContext.Current.CancellationToken);
         var view = await agent.Services.GetRequiredService<IClusterClient>().GetGrain<IWorkerGrain>("local-agent").GetView();
