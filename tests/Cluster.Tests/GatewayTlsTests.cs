@@ -89,6 +89,20 @@ public sealed class GatewayTlsTests(TlsClusterFixture fixture) : IClassFixture<T
         Assert.IsType<Orleans.Runtime.Messaging.ConnectionFailedException>(refused);
     }
 
+    [Fact]
+    public async Task Two_silos_form_one_cluster_over_mutual_tls_with_the_shared_certificate()
+    {
+        await using var cluster = await RegattaCluster.StartAsync(silos: 2);
+
+        var hosts = await Eventually.Until(() => cluster.Grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true),
+            h => h.Count == 2, what: "both silos active");
+
+        Assert.Equal(2, hosts.Count);
+        // A grain call that lands on either silo works through the cluster's own (pinned) client.
+        foreach (var id in Enumerable.Range(0, 8).Select(i => $"tls-two-{i}"))
+            Assert.Equal(id, (await cluster.Grains.GetGrain<IWorkerGrain>(id).GetView()).WorkerId);
+    }
+
     [Theory]
     [InlineData("abc", "64 hex digits")]
     [InlineData("zz942938382f809a129168903b8a6b9d07d4001f23cbbb3b7089a37a9a44a95b8", "64 hex digits")]
