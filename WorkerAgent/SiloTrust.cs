@@ -53,6 +53,7 @@ public sealed class SiloTrust
     /// <summary>The fingerprint from a file (the local silo writes <c>{DataDir}/silo-cert.sha256</c>), for --silo-cert-sha256-file.</summary>
     public static string ReadSha256File(string path)
     {
+        if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("--silo-cert-sha256-file needs a file path");
         try
         {
             return File.ReadAllText(path).Trim();
@@ -65,6 +66,7 @@ public sealed class SiloTrust
 
     private static X509Certificate2Collection LoadAuthorities(string path)
     {
+        if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("--silo-ca needs the path of a PEM file");
         var authorities = new X509Certificate2Collection();
         try
         {

@@ -114,6 +114,17 @@ public sealed class GatewayTlsTests(TlsClusterFixture fixture) : IClassFixture<T
     }
 
     [Fact]
+    public void Pin_and_ca_are_alternatives_and_a_missing_ca_file_is_named()
+    {
+        var both = Assert.Throws<ArgumentException>(() => SiloTrust.From(new string('a', 64), "/nonexistent/ca.pem", targetHost: null));
+        Assert.Contains("--silo-ca", both.Message);
+        var missing = Assert.Throws<ArgumentException>(() => SiloTrust.From(sha256: null, "/nonexistent/ca.pem", targetHost: null));
+        Assert.Contains("--silo-ca '/nonexistent/ca.pem'", missing.Message);
+        var noFile = Assert.Throws<ArgumentException>(() => SiloTrust.ReadSha256File("/nonexistent/silo-cert.sha256"));
+        Assert.Contains("--silo-cert-sha256-file '/nonexistent/silo-cert.sha256'", noFile.Message);
+    }
+
+    [Fact]
     public void Production_mode_without_a_certificate_refuses_to_start_naming_the_keys()
     {
         var refused = Assert.Throws<InvalidOperationException>(() => SiloSettings.From(Config(new()
