@@ -55,7 +55,9 @@ public static class AgentHost
                 return !token.IsCancellationRequested;
             });
         });
-        return builder.Build();
+        var host = builder.Build();
+        trust.Log = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(SiloTrust));
+        return host;
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
 using Orleans.Connections.Security;
 
 namespace Regatta.WorkerAgent;
@@ -80,6 +81,9 @@ public sealed class SiloTrust
         return authorities;
     }
 
+    /// <summary>Where a refused silo certificate is reported (why, and the SHA-256 it had); set once the client's host is built.</summary>
+    public ILogger? Log { get; set; }
+
     /// <summary>TLS on every connection this client opens to a gateway.</summary>
     public void Apply(IClientBuilder client) => client.UseTls(options =>
     {
@@ -88,18 +92,29 @@ public sealed class SiloTrust
         options.OnAuthenticateAsClient = (context, ssl) =>
             ssl.TargetHost = TargetHost ?? (context.RemoteEndPoint as IPEndPoint)?.Address.ToString();
         // With a validator set, the middleware leaves every check to it (chain and name errors included).
-        if (Pin is { } pin)
-            options.RemoteCertificateValidation = (certificate, _, _) =>
-                CryptographicOperations.FixedTimeEquals(SHA256.HashData(certificate.RawData), pin);
-        else if (Authorities is { } authorities)
-            options.RemoteCertificateValidation = (certificate, presented, errors) => ChainsTo(authorities, certificate, presented, errors);
-        // else: no validator, so the middleware accepts only a certificate with no policy errors against the system store.
+        options.RemoteCertificateValidation = Validate;
     });
 
-    /// <summary>The name must match and the chain must end in one of <paramref name="authorities"/>, and no other root.</summary>
-    private static bool ChainsTo(X509Certificate2Collection authorities, X509Certificate2 certificate, X509Chain? presented, SslPolicyErrors errors)
+    private bool Validate(X509Certificate2 certificate, X509Chain? presented, SslPolicyErrors errors)
     {
-        if ((errors & (SslPolicyErrors.RemoteCertificateNameMismatch | SslPolicyErrors.RemoteCertificateNotAvailable)) != 0) return false;
+        string? refusal;
+        if (Pin is { } pin)
+            // The pin replaces chain and name checks: it names the one certificate to accept.
+            refusal = CryptographicOperations.FixedTimeEquals(SHA256.HashData(certificate.RawData), pin) ? null : "it is not the pinned one (--silo-cert-sha256)";
+        else if (Authorities is { } authorities)
+            refusal = ChainsTo(authorities, certificate, presented, errors);
+        else
+            refusal = errors == SslPolicyErrors.None ? null : $"the system trust store refuses it ({errors}; pin it with --silo-cert-sha256 or trust its CA with --silo-ca)";
+        if (refusal is not null)
+            Log?.LogWarning("Refused the silo's TLS certificate {Subject} (SHA-256 {Sha256}, name checked: {TargetHost}): {Reason}",
+                certificate.Subject, Convert.ToHexStringLower(SHA256.HashData(certificate.RawData)), TargetHost ?? "the gateway's address", refusal);
+        return refusal is null;
+    }
+
+    /// <summary>Null if the name matches and the chain ends in one of <paramref name="authorities"/> (and no other root); else why not.</summary>
+    private static string? ChainsTo(X509Certificate2Collection authorities, X509Certificate2 certificate, X509Chain? presented, SslPolicyErrors errors)
+    {
+        if ((errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0) return "it does not carry the name checked (set --silo-tls-name to the name it has)";
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.AddRange(authorities);
@@ -108,6 +123,7 @@ public sealed class SiloTrust
         if (presented is not null)
             foreach (var element in presented.ChainElements)
                 chain.ChainPolicy.ExtraStore.Add(element.Certificate);
-        return chain.Build(certificate);
+        return chain.Build(certificate) ? null
+            : "it does not chain to a CA of --silo-ca: " + string.Join("; ", chain.ChainStatus.Select(s => s.StatusInformation.Trim()).Distinct());
     }
 }
