@@ -1,4 +1,5 @@
 using System.Net;
+using Regatta.Silo.Security;
 
 namespace Regatta.Silo;
 
@@ -24,6 +25,8 @@ public sealed record SiloSettings
     public IPAddress? AdvertisedIp { get; init; }
     /// <summary>Key of the admin API (<c>Regatta:AdminApiKey</c>); required, at least 16 characters, in Postgres mode.</summary>
     public string? AdminApiKey { get; init; }
+    /// <summary>The certificate of the gateway and silo-to-silo TLS (<c>Regatta:Tls:*</c>); required in Postgres mode.</summary>
+    public SiloTlsSettings Tls { get; init; } = new();
 
     public static SiloSettings From(IConfiguration section)
     {
@@ -49,7 +52,7 @@ public sealed record SiloSettings
                 $"Production mode (Regatta:Storage=Postgres) needs Regatta:AdminApiKey (env Regatta__AdminApiKey) of at least {MinAdminApiKeyLength} characters; " +
                 (settings.AdminApiKey is null ? "it is not set." : $"it has {settings.AdminApiKey.Trim().Length}."));
         if (settings.Storage == StorageKind.Postgres) PlaceholderSecrets.Refuse(settings.AdminApiKey, "Regatta:AdminApiKey");
-        return settings;
+        return settings with { Tls = SiloTlsSettings.From(section, settings.Storage) };
     }
 
     private static int Port(IConfiguration section, string key, int fallback)

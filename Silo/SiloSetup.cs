@@ -4,6 +4,7 @@ using Orleans.Configuration;
 using Orleans.Dashboard;
 using Regatta.Grains;
 using Regatta.Silo.Production;
+using Regatta.Silo.Security;
 using Regatta.Storage;
 
 namespace Regatta.Silo;
@@ -49,6 +50,8 @@ public static class SiloSetup
         silo.Services.Configure<ClusterMembershipOptions>(silo.Configuration.GetSection($"{CoordinatorOptions.Section}:Membership"));
         // Orleans' own dashboard (silos, activations, call rates), served at /orleans behind the admin sign-in.
         silo.AddDashboard();
+        // Agents connect from untrusted machines: the gateway and silo-to-silo traffic are TLS only (docs/deploy.md, TLS).
+        silo.UseRegattaTls(settings.Tls, settings.DataDir);
         switch (settings.Storage)
         {
             case StorageKind.Sqlite:

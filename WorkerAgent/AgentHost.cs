@@ -37,6 +37,7 @@ public static class AgentHost
         // --gateways-url (the silo's anonymous gateway list, read again every GatewaysRefresh), else the static --coordinator list.
         var gatewaysUrls = options.GatewaysUrl is { } url ? GatewayList.ParseUrls(url) : null;
         var gateways = gatewaysUrls is null ? GatewayList.ParseStatic(options.Coordinator) : null;
+        var trust = Trust(options);
         builder.Logging.ClearProviders();
         if (logging is null) builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
         else logging(builder.Logging);
@@ -50,6 +51,8 @@ public static class AgentHost
             if (gateways is not null) orleans.UseStaticClustering(gateways);
             else UseGatewaysUrl(orleans, gatewaysUrls!, options.GatewaysRefresh);
             orleans.Configure<ClusterOptions>(o => { o.ClusterId = "regatta"; o.ServiceId = "regatta"; });
+            // The gateway speaks TLS only; the agent checks it is talking to the real silo before sending anything.
+            trust.Apply(orleans);
             // Keep trying while the cluster is down; the session's own retries cover calls in between.
             orleans.UseConnectionRetryFilter(async (_, token) =>
             {
@@ -57,7 +60,24 @@ public static class AgentHost
                 return !token.IsCancellationRequested;
             });
         });
-        return builder.Build();
+        var host = builder.Build();
+        trust.Log = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(SiloTrust));
+        return host;
+    }
+
+    /// <summary>
+    /// How this client checks the silo (<see cref="SiloTrust"/>). The name checked against a CA-issued certificate:
+    /// --silo-tls-name, else the host of --coordinator; with --cluster-db, each gateway's address from the table.
+    /// </summary>
+    /// <summary>The name checked on the silo's certificate: --silo-tls-name, else the host of the first static gateway; with --gateways-url, each gateway's address.</summary>
+    public static SiloTrust Trust(AgentOptions options) =>
+        SiloTrust.From(options.SiloCertSha256, options.SiloCa,
+            options.SiloTlsName ?? (options.GatewaysUrl is null ? GatewayHost(options.Coordinator.Split(',')[0].Trim()) : null));
+
+    private static string GatewayHost(string coordinator)
+    {
+        var colon = coordinator.LastIndexOf(':');
+        return (colon > 0 ? coordinator[..colon] : coordinator).Trim('[', ']');
     }
 
     /// <summary>Gateways from GET /api/cluster/gateways, refreshed often so a lost silo's gateway is replaced quickly.</summary>

@@ -26,4 +26,10 @@ public sealed record AgentOptions
     public long? ServeMemoryBytes { get; init; }
     /// <summary>Fault injection for tests and demos: extra time every inference hop takes on this agent.</summary>
     public TimeSpan ServeDelay { get; init; }
+    /// <summary>The silo certificate's SHA-256 to pin (--silo-cert-sha256 / --silo-cert-sha256-file); null: a CA decides.</summary>
+    public string? SiloCertSha256 { get; init; }
+    /// <summary>PEM CA bundle the silo's certificate must chain to (--silo-ca); null with no pin: the system trust store.</summary>
+    public string? SiloCa { get; init; }
+    /// <summary>Name the silo's certificate must carry (--silo-tls-name); null: the host of <see cref="Coordinator"/>.</summary>
+    public string? SiloTlsName { get; init; }
 }

@@ -19,11 +19,30 @@ poison.AcceptOnlyFromAmong("nan", "huge");
 var serveMemory = new Option<double?>("--serve-memory-mb") { Description = "Memory offered for serving model blocks, in MiB (default: 512 on a CPU, 80% of the VRAM on a GPU; 0 serves nothing)" };
 var blobUrl = new Option<string?>("--blob-url") { Description = "Blob data plane URL for weights (default: what the cluster advertises; 'grain' = grain calls only)" };
 var serveDelay = new Option<int>("--serve-delay-ms") { Description = "Fault injection: extra milliseconds every inference hop takes on this agent", DefaultValueFactory = _ => 0 };
+var siloSha256 = new Option<string?>("--silo-cert-sha256") { Description = "Pin the silo's TLS certificate by its SHA-256 (64 hex digits, colons allowed), e.g. a local silo's self-signed one" };
+var siloSha256File = new Option<string?>("--silo-cert-sha256-file") { Description = "Read the pin from a file (a local silo writes {DataDir}/silo-cert.sha256)" };
+var siloCa = new Option<string?>("--silo-ca") { Description = "PEM bundle of the CA(s) that issued the silo's TLS certificate (default: the system trust store)" };
+var siloTlsName = new Option<string?>("--silo-tls-name") { Description = "Name the silo's TLS certificate must carry (default: the host of --coordinator)" };
+Option[] tls = [siloSha256, siloSha256File, siloCa, siloTlsName];
+
+// The TLS flags onto a client's options, checked here so a bad value is a clear message and exit code 2.
+AgentOptions WithSiloTrust(ParseResult parse, AgentOptions options)
+{
+    var sha256 = parse.GetValue(siloSha256);
+    var file = parse.GetValue(siloSha256File);
+    if (sha256 is not null && file is not null) throw new ArgumentException("--silo-cert-sha256 and --silo-cert-sha256-file: give one of them");
+    if (file is not null) sha256 = SiloTrust.ReadSha256File(file);
+    options = options with { SiloCertSha256 = sha256, SiloCa = parse.GetValue(siloCa), SiloTlsName = parse.GetValue(siloTlsName) };
+    if (file is not null) SiloTrust.ParseSha256(sha256!, $"--silo-cert-sha256-file '{file}'");
+    AgentHost.Trust(options);
+    return options;
+}
 
 var root = new RootCommand("Regatta worker agent: joins a Regatta cluster, trains and evaluates with TorchSharp")
 {
     coordinator, gatewaysUrl, gatewaysRefresh, name, id, device, data, token, run, heartbeat, cache, poison, serveMemory, serveDelay, blobUrl,
 };
+foreach (var option in tls) root.Options.Add(option);
 root.SetAction(async (parse, ct) =>
 {
     var workerName = parse.GetValue(name)!;
@@ -99,6 +118,15 @@ root.SetAction(async (parse, ct) =>
         ServeDelay = TimeSpan.FromMilliseconds(delayMs),
         BlobUrl = parse.GetValue(blobUrl),
     };
+    try
+    {
+        options = WithSiloTrust(parse, options);
+    }
+    catch (ArgumentException e)
+    {
+        Console.Error.WriteLine(e.Message);
+        return 2;
+    }
     return await AgentHost.RunAsync(options, ct);
 });
 var runIdArg = new Option<string>("--run") { Description = "Run id", Required = true };

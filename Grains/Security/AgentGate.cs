@@ -80,7 +80,6 @@ public sealed class AgentGate(ClusterKey key, WorkerCredentials credentials, IGr
     private RegattaException Refuse(IIncomingGrainCallContext context, string code, string message)
     {
         Telemetry.RegattaMetrics.CallRefused(code);
-        Console.Error.WriteLine($"GATE-DEBUG {context.TargetId}.{context.MethodName}: {code} {message}");
         logger.LogWarning("Refused a call from outside the cluster to {Target}.{Method}: {Code} ({Reason})",
             context.TargetId, context.MethodName, code, message);
         return new RegattaException(code, message);

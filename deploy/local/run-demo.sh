@@ -51,10 +51,12 @@ curl -sf http://127.0.0.1:5080/healthz >/dev/null || { echo "The silo did not be
 # The operator commands use the REST API with the admin key: the configured one, else the one the local silo wrote.
 API=http://127.0.0.1:5080
 if [ -n "${Regatta__AdminApiKey:-}" ]; then export REGATTA_ADMIN_KEY="$Regatta__AdminApiKey"; KEY=(); else KEY=(--api-key-file "$DATA_DIR/admin-api-key"); fi
+# The gateway is TLS only: agents pin the local silo's self-signed certificate (its SHA-256, written at start).
+PIN=(--silo-cert-sha256-file "$DATA_DIR/silo-cert.sha256")
 dotnet "$AGENT" submit --api "$API" "${KEY[@]}" --run "$RUN" --spec "$SPEC" --start
 for i in $(seq 1 "$AGENTS"); do
   dotnet "$AGENT" --name "agent-$i" --id "$RUN-agent-$i" --run "$RUN" --join-token "$TOKEN" --device cpu \
-    --cache-dir "$DATA_DIR/agents/$RUN-agent-$i" --heartbeat 2 >"$LOGS/agent-$i.log" 2>&1 &
+    --cache-dir "$DATA_DIR/agents/$RUN-agent-$i" --heartbeat 2 "${PIN[@]}" >"$LOGS/agent-$i.log" 2>&1 &
   pids+=($!)
 done
 echo "Started $AGENTS agents (logs: $LOGS/agent-N.log); training..." >&2

@@ -30,6 +30,7 @@ public sealed class AgentFleet(RegattaCluster cluster) : IAsyncDisposable
             Poison = poison,
             ServeMemoryBytes = serveMemoryBytes,
             ServeDelay = serveDelay,
+            SiloCertSha256 = cluster.CertificateSha256,
         };
         var host = AgentHost.Build(options, logging => logging.SetMinimumLevel(LogLevel.Warning));
         await host.StartAsync();

@@ -50,7 +50,8 @@ public sealed class GatewayListTests(KestrelApiSilo silo)
         };
         using var host = AgentHost.Build(options, logging => logging.SetMinimumLevel(LogLevel.Warning));
         await host.StartAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        var session = new WorkerSession(options, host.Services.GetRequiredService<IClusterClient>(), host.Services.GetRequiredService<ILoggerFactory>());
+        var session = new WorkerSession(options, host.Services.GetRequiredService<IClusterClient>(), host.Services.GetRequiredService<ILoggerFactory>(),
+            host.Services.GetRequiredService<WorkerCredential>());
         using var stop = new CancellationTokenSource();
         var loop = Task.Run(() => session.RunAsync(stop.Token));
         try

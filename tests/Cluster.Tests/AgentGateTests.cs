@@ -204,6 +204,7 @@ public sealed class AgentGateTests : IAsyncLifetime
             Name = workerId,
             WorkerId = workerId,
             CacheDir = Path.Combine(_cluster.DataDir, "agents", cacheName ?? workerId),
+            SiloCertSha256 = _cluster.CertificateSha256,
         }, _ => { });
         await host.StartAsync();
         _agents.Add(host);

@@ -3,7 +3,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 using Regatta.Grains;
 using Regatta.Grains.Network;
+using Regatta.Silo.Security;
 using Regatta.Storage;
+using Regatta.WorkerAgent;
 
 namespace Regatta.Tests;
 
@@ -13,16 +15,19 @@ namespace Regatta.Tests;
 /// </summary>
 public sealed class RegattaCluster : IAsyncDisposable
 {
-    private RegattaCluster(TestCluster cluster, string dataDir)
+    private RegattaCluster(TestCluster cluster, string dataDir, string certificateSha256)
     {
         Cluster = cluster;
         DataDir = dataDir;
+        CertificateSha256 = certificateSha256;
     }
 
     public TestCluster Cluster { get; }
     public string DataDir { get; }
     public IGrainFactory Grains => Cluster.GrainFactory;
     public IClusterClient Client => Cluster.Client;
+    /// <summary>SHA-256 of the silos' TLS certificate: what every client of this cluster pins (AgentOptions.SiloCertSha256).</summary>
+    public string CertificateSha256 { get; }
 
     public static async Task<RegattaCluster> StartAsync(string? dataDir = null, TimeSpan? heartbeatTimeout = null, short silos = 1)
     {
@@ -42,10 +47,14 @@ public sealed class RegattaCluster : IAsyncDisposable
         // The served transformer: 6 blocks, so three workers can hold a third each.
         builder.Properties["Regatta:Network:TotalLayers"] = "6";
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
+        // TLS as in production: the silos serve the data folder's self-signed certificate (made here, before they start,
+        // so that several silos share one), and the cluster's own client pins it like an agent does.
+        var certificate = SiloTls.EnsureLocalCertificate(dataDir);
+        builder.AddClientBuilderConfigurator<ClientConfigurator>();
         builder.AddClientBuilderConfigurator<TrustedClient>();
         var cluster = builder.Build();
         await cluster.DeployAsync();
-        return new RegattaCluster(cluster, dataDir);
+        return new RegattaCluster(cluster, dataDir, certificate.Sha256);
     }
 
     /// <summary>Stops every silo and starts a new cluster on the same SQLite file.</summary>
@@ -79,6 +88,16 @@ public sealed class RegattaCluster : IAsyncDisposable
             silo.Services.Configure<NetworkOptions>(silo.Configuration.GetSection(NetworkOptions.Section));
             silo.Services.AddRegattaCoordinator();
             silo.AddRegattaSqliteStorage(config["DataDir"]!, StoreNames.Regatta);
+            silo.UseRegattaTls(new SiloTlsSettings(), config["DataDir"]!);
+        }
+    }
+
+    private sealed class ClientConfigurator : IClientBuilderConfigurator
+    {
+        public void Configure(IConfiguration configuration, IClientBuilder client)
+        {
+            var sha256 = File.ReadAllText(Path.Combine(configuration["Regatta:DataDir"]!, SiloTls.LocalFingerprintFile));
+            SiloTrust.From(sha256, caPath: null, targetHost: "localhost").Apply(client);
         }
     }
 }

@@ -17,6 +17,7 @@ namespace Regatta.Tests;
 public sealed class ProductionCluster : IAsyncDisposable
 {
     public const string AdminKey = "production-tests-admin-key";
+    public const string CertificatePassword = "production-tests-pfx-password";
     private readonly List<SiloProcess> _silos = [];
     private readonly List<IHost> _clients = [];
     private int _started;
@@ -25,11 +26,18 @@ public sealed class ProductionCluster : IAsyncDisposable
     {
         ConnectionString = connectionString;
         WorkDir = workDir;
+        // Production mode refuses to start without a certificate: every silo of the cluster serves this one.
+        var certificate = Path.Combine(workDir, "silo-cert.pfx");
+        CertificateSha256 = TestCertificates.WritePfx(certificate, CertificatePassword);
+        Settings["Regatta__Tls__CertificatePath"] = certificate;
+        Settings["Regatta__Tls__CertificatePassword"] = CertificatePassword;
     }
 
     public string ConnectionString { get; }
     public string WorkDir { get; }
     public IReadOnlyList<SiloProcess> Silos => _silos;
+    /// <summary>SHA-256 of the silos' TLS certificate, which this cluster's clients pin.</summary>
+    public string CertificateSha256 { get; }
 
     /// <summary>Settings every silo of this cluster gets (short timings so runs and failure detection take seconds).</summary>
     public Dictionary<string, string> Settings { get; } = new()
@@ -87,6 +95,7 @@ public sealed class ProductionCluster : IAsyncDisposable
             Name = "tests",
             WorkerId = "tests",
             CacheDir = Path.Combine(WorkDir, "client-cache"),
+            SiloCertSha256 = CertificateSha256,
         }, _ => { }, client => client.AddOutgoingGrainCallFilter(
             new Regatta.Grains.Security.ClusterCallStamp(Regatta.Grains.Security.ClusterKey.DerivedFrom(AdminKey))));
         await host.StartAsync().WaitAsync(TimeSpan.FromSeconds(60));

@@ -43,6 +43,8 @@ public sealed class SchemaAndStartupTests(PostgresServer postgres)
         { "no admin key", "needs Regatta:AdminApiKey" },
         { "short admin key", "at least 16 characters; it has 5" },
         { "bad port", "Regatta:GatewayPort must be a port" },
+        { "no certificate", "set Regatta:Tls:CertificatePath (PFX) and Regatta:Tls:CertificatePassword, or Regatta:Tls:CertificatePemPath and Regatta:Tls:KeyPemPath" },
+        { "wrong certificate password", "Regatta:Tls:CertificatePath" },
     };
 
     [Theory]
@@ -62,13 +64,18 @@ public sealed class SchemaAndStartupTests(PostgresServer postgres)
             ["Regatta__SiloPort"] = ports.Silo.ToString(),
             ["Regatta__GatewayPort"] = ports.Gateway.ToString(),
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{ports.Http}",
+            ["Regatta__Tls__CertificatePath"] = Path.Combine(workDir, "silo-cert.pfx"),
+            ["Regatta__Tls__CertificatePassword"] = ProductionCluster.CertificatePassword,
         };
+        TestCertificates.WritePfx(environment["Regatta__Tls__CertificatePath"], ProductionCluster.CertificatePassword);
         switch (problem)
         {
             case "server unreachable": environment["ConnectionStrings__Regatta"] = "Host=127.0.0.1;Port=1;Username=regatta;Password=secret-password;Database=regatta"; break;
             case "no admin key": environment.Remove("Regatta__AdminApiKey"); break;
             case "short admin key": environment["Regatta__AdminApiKey"] = "short"; break;
             case "bad port": environment["Regatta__GatewayPort"] = "70000"; break;
+            case "no certificate": environment.Remove("Regatta__Tls__CertificatePath"); environment.Remove("Regatta__Tls__CertificatePassword"); break;
+            case "wrong certificate password": environment["Regatta__Tls__CertificatePassword"] = "secret-password"; break;
         }
         try
         {

@@ -44,6 +44,8 @@ public static class WeightTransferScenario
             using var agent = AgentHost.Build(new AgentOptions
             {
                 Coordinator = $"127.0.0.1:{gateway}", Name = "bench", WorkerId = "bench", CacheDir = Path.Combine(dataDir, "agent"),
+                // The gateway is TLS only: pin the silo's self-signed certificate, as a local agent does.
+                SiloCertSha256 = File.ReadAllText(Path.Combine(dataDir, Regatta.Silo.Security.SiloTls.LocalFingerprintFile)),
             }, l => l.SetMinimumLevel(LogLevel.Error),
                 // Measures the transfer paths, not the gate: the client carries the cluster key (no assignment needed).
                 c => c.AddOutgoingGrainCallFilter(new Regatta.Grains.Security.ClusterCallStamp(Regatta.Grains.Security.ClusterKey.DerivedFrom(AdminKey))));
