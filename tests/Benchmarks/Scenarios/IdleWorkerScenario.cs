@@ -68,7 +68,7 @@ public static class IdleWorkerScenario
                     Name = $"{prefix}-{i}",
                     Hardware = new Hardware { DeviceKind = "cpu", DeviceName = "bench", CpuCores = 2, RamBytes = 1 << 30, AgentVersion = "bench" },
                 });
-                if (view.Approval == ApprovalStatus.Pending) await grain.Approve();
+                if (view.View.Approval == ApprovalStatus.Pending) await grains.GetGrain<IWorkerOperatorGrain>($"{prefix}-{i}").Approve();
             }
             finally { gate.Release(); }
         });
