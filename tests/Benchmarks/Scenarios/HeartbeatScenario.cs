@@ -56,10 +56,10 @@ public static class HeartbeatScenario
         ];
     }
 
-    private static Dictionary<IClusterClient, T[]> References<T>(LoadCluster cluster, int workers, Func<IClusterClient, int, T> reference) =>
+    internal static Dictionary<IClusterClient, T[]> References<T>(LoadCluster cluster, int workers, Func<IClusterClient, int, T> reference) =>
         cluster.Clients.ToDictionary(c => c, c => Enumerable.Range(0, workers).Select(i => reference(c, i)).ToArray());
 
-    private static async Task<(double Rate, Latencies Latency)> ClosedLoop(LoadCluster cluster, int workers, TimeSpan duration,
+    internal static async Task<(double Rate, Latencies Latency)> ClosedLoop(LoadCluster cluster, int workers, TimeSpan duration,
         Func<IClusterClient, int, Task> call)
     {
         var latency = new Latencies();

@@ -4,7 +4,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Regatta.Grains;
+using Regatta.Silo.Security;
 using Regatta.Storage;
+using Regatta.WorkerAgent;
 using Regatta.Workers;
 
 namespace Regatta.Benchmarks.Scenarios;
@@ -13,6 +15,10 @@ namespace Regatta.Benchmarks.Scenarios;
 /// The load harness of the system scenarios: one in-process silo (localhost clustering on free ports, Regatta's
 /// grains on its SQLite store in a temporary folder) and several Orleans clients, each its own host connected to
 /// the silo's gateway over TCP like a worker agent, so every call pays serialisation and the socket round trip.
+/// Two kinds: plain TCP with trusted clients that carry the cluster key (every call passes the gate as the cluster's
+/// own), or <c>tls</c>: the silo serves TLS on its gateway as in production (<see cref="SiloTls.UseRegattaTls"/>, the
+/// data folder's self-signed certificate), the clients pin its SHA-256 as an agent does (<see cref="SiloTrust"/>), and
+/// each call carries what <see cref="CallAs.Current"/> says (a worker's credential, the cluster key, or nothing).
 /// </summary>
 public sealed class LoadCluster : IAsyncDisposable
 {
@@ -20,8 +26,9 @@ public sealed class LoadCluster : IAsyncDisposable
     private readonly List<IHost> _clientHosts;
     private readonly string _dataDir;
 
-    private LoadCluster(IHost silo, List<IHost> clientHosts, string dataDir)
+    private LoadCluster(IHost silo, List<IHost> clientHosts, string dataDir, bool tls)
     {
+        Tls = tls;
         _silo = silo;
         _clientHosts = clientHosts;
         _dataDir = dataDir;
@@ -34,7 +41,9 @@ public sealed class LoadCluster : IAsyncDisposable
     /// <summary>In-silo access, for setup that no agent does (seeding stored state).</summary>
     public IServiceProvider SiloServices => _silo.Services;
 
-    public static async Task<LoadCluster> StartAsync(int clients, Action<CoordinatorOptions>? coordinator = null)
+    public bool Tls { get; }
+
+    public static async Task<LoadCluster> StartAsync(int clients, Action<CoordinatorOptions>? coordinator = null, bool tls = false)
     {
         const string service = "regatta-bench";
         var dataDir = Directory.CreateTempSubdirectory("regatta-load-").FullName;
@@ -47,6 +56,7 @@ public sealed class LoadCluster : IAsyncDisposable
                 s.Services.Configure<CoordinatorOptions>(o => coordinator?.Invoke(o));
                 s.Services.AddRegattaCoordinator();
                 s.AddRegattaSqliteStorage(dataDir, StoreNames.Regatta);
+                if (tls) s.UseRegattaTls(new SiloTlsSettings(), dataDir); // local mode: a self-signed certificate in dataDir
             })
             .Build();
         await silo.StartAsync();
@@ -58,8 +68,15 @@ public sealed class LoadCluster : IAsyncDisposable
                 .UseOrleansClient(c =>
                 {
                     c.UseLocalhostClustering(gatewayPort, serviceId: service, clusterId: service);
-                    // The load clients stand for the cluster's own callers (what agents may call is measured separately).
-                    c.AddOutgoingGrainCallFilter(new Regatta.Grains.Security.ClusterCallStamp(Regatta.Grains.Security.ClusterKey.ProcessKey));
+                    if (tls)
+                    {
+                        // As an agent: pin the certificate the silo wrote, and carry the identity the caller chose.
+                        var sha256 = File.ReadAllText(Path.Combine(dataDir, SiloTls.LocalFingerprintFile)).Trim();
+                        SiloTrust.From(sha256, caPath: null, targetHost: "localhost").Apply(c);
+                        c.AddOutgoingGrainCallFilter(new CallAsStamp());
+                    }
+                    // The plain load clients stand for the cluster's own callers.
+                    else c.AddOutgoingGrainCallFilter(new Regatta.Grains.Security.ClusterCallStamp(Regatta.Grains.Security.ClusterKey.ProcessKey));
                     // A round opening for 10k members takes longer than the default 30 s; the figure is the point.
                     c.Configure<Orleans.Configuration.ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(10));
                 })
@@ -67,7 +84,7 @@ public sealed class LoadCluster : IAsyncDisposable
             await client.StartAsync();
             hosts.Add(client);
         }
-        return new LoadCluster(silo, hosts, dataDir);
+        return new LoadCluster(silo, hosts, dataDir, tls);
     }
 
     /// <summary>
@@ -93,6 +110,27 @@ public sealed class LoadCluster : IAsyncDisposable
             var view = await worker.Register(new WorkerRegistration { Name = $"{prefix}-{i}", Hardware = BenchHardware });
             if (view.View.Approval == ApprovalStatus.Pending) await client.GetGrain<IWorkerOperatorGrain>(worker.GetPrimaryKeyString()).Approve();
         });
+
+    /// <summary>
+    /// TLS clusters: registers workers {prefix}-0..count-1 as agents do (first registration without a credential, through
+    /// the gate, which has the worker grain issue one), then approves each as the cluster's own caller. Returns the
+    /// credentials, index i for worker i.
+    /// </summary>
+    public async Task<string[]> RegisterAgentsAsync(string prefix, int count, int inFlight)
+    {
+        if (!Tls) throw new InvalidOperationException("agents register through a TLS cluster's gate");
+        var credentials = new string[count];
+        await ForEachAsync(count, inFlight, async (client, i) =>
+        {
+            var id = $"{prefix}-{i}";
+            CallAs.Current = CallAs.Agent(id, credential: null);
+            var registered = await client.GetGrain<IWorkerGrain>(id).Register(new WorkerRegistration { Name = id, Hardware = BenchHardware });
+            credentials[i] = registered.Credential ?? throw new InvalidOperationException($"worker '{id}' registered without being issued a credential");
+            CallAs.Current = CallAs.Cluster;
+            if (registered.View.Approval == ApprovalStatus.Pending) await client.GetGrain<IWorkerOperatorGrain>(id).Approve();
+        });
+        return credentials;
+    }
 
     public static readonly Hardware BenchHardware = new()
     {

@@ -37,6 +37,28 @@ public sealed class LoadRun(bool quick) : IDisposable
             interval: TimeSpan.FromSeconds(5), // CoordinatorOptions.HeartbeatInterval's default
             pacedDuration: TimeSpan.FromSeconds(quick ? 2 : 5)).GetAwaiter().GetResult()).ToList();
 
+    /// <summary>Heartbeats of agents through TLS and the gate, against no-op pings on the same TLS clients and the plain TCP heartbeats.</summary>
+    /// <remarks>A second silo, TLS on its gateway, runs beside the plain one for this scenario only.</remarks>
+    public IEnumerable<BenchmarkResult> TlsHeartbeats()
+    {
+        foreach (var n in Sizes) Registered(n);
+        var tls = LoadCluster.StartAsync(Clients, tls: true).GetAwaiter().GetResult();
+        try
+        {
+            return Sizes.SelectMany(n =>
+            {
+                var prefix = $"a{n}";
+                var credentials = tls.RegisterAgentsAsync(prefix, n, RegistrationStormScenario.InFlight).GetAwaiter().GetResult();
+                return TlsHeartbeatScenario.RunAsync(tls, prefix, credentials, Cluster, Prefix(n), n,
+                    duration: TimeSpan.FromSeconds(quick ? 1 : 3)).GetAwaiter().GetResult();
+            }).ToList();
+        }
+        finally
+        {
+            tls.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
+
     public IEnumerable<BenchmarkResult> RoundTransition() =>
         Sizes.Select(Registered).SelectMany(n => RoundTransitionScenario.RunAsync(Cluster, Prefix(n), n, repeats: n > 1_000 ? 2 : 3)
             .GetAwaiter().GetResult()).ToList();
