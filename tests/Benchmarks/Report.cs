@@ -77,6 +77,15 @@ public static class Report
         md.AppendLine("  what was changed, in docs/benchmarks-load.md; weight transfer and what limits it (CPU: two SHA-256 passes on 2 cores),");
         md.AppendLine("  in docs/blobs.md \"Speed\". Round transition compares coordinator time measured inside the grain on both sides");
         md.AppendLine("  (`regatta.round.open.duration` against the fan-out grain's own timing); the client-seen tick is in the baseline column.");
+        md.AppendLine("- Agent heartbeats through TLS (untrusted agents): a second in-process silo serves TLS on its gateway (`UseRegattaTls`, the");
+        md.AppendLine("  data folder's self-signed certificate) and its 4 clients pin its SHA-256 as agents do. N workers register through the gate");
+        md.AppendLine("  as agents (no credential: the worker grain issues one), the cluster's own caller approves them; each heartbeat carries its");
+        md.AppendLine("  worker's id + credential (set per call from one client: an outgoing filter reads them from an AsyncLocal, as the agent's");
+        md.AppendLine("  `WorkerCredentialStamp` stamps them) and the gate verifies it (SHA-256, remembered per silo for 30 s) before the worker grain.");
+        md.AppendLine("  The no-op baseline uses the same TLS connections and the same id + credential, plus the cluster key: the gate passes it on");
+        md.AppendLine("  the key's SHA-256 and constant-time compare. Before timing, the scenario checks that the gate refuses a heartbeat without");
+        md.AppendLine("  the credential or with another worker's, and a ping without the key. The plain-TCP row (no target) compares with the first");
+        md.AppendLine("  silo's trusted clients (cluster key, no TLS): what TLS and the credential cost together; the three figures alternate.");
         md.AppendLine("- This VM is shared: the same build's ratios move between full runs (heartbeats 0.61–1.27 at 1k, FedAvg K=8 8–13 GB/s);");
         md.AppendLine("  a row near its target can flip between runs.");
         md.AppendLine();
