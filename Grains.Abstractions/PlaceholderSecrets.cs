@@ -6,7 +6,7 @@ namespace Regatta;
 /// </summary>
 public static class PlaceholderSecrets
 {
-    /// <summary>The compose defaults, verbatim.</summary>
+    /// <summary>Example values the deploy files once defaulted to, and their documentation still shows.</summary>
     public static IReadOnlyList<string> Known { get; } = ["dev-admin-key-change-me", "dev-dashboard-password", "regatta-dev-password"];
 
     /// <summary>True for a shipped example value, or anything still saying "change me" (the Kubernetes example's CHANGE-ME...).</summary>

@@ -67,9 +67,8 @@ public static class AgentHost
 
     /// <summary>
     /// How this client checks the silo (<see cref="SiloTrust"/>). The name checked against a CA-issued certificate:
-    /// --silo-tls-name, else the host of --coordinator; with --cluster-db, each gateway's address from the table.
+    /// --silo-tls-name, else the host of the first --coordinator gateway; with --gateways-url, each gateway's address.
     /// </summary>
-    /// <summary>The name checked on the silo's certificate: --silo-tls-name, else the host of the first static gateway; with --gateways-url, each gateway's address.</summary>
     public static SiloTrust Trust(AgentOptions options) =>
         SiloTrust.From(options.SiloCertSha256, options.SiloCa,
             options.SiloTlsName ?? (options.GatewaysUrl is null ? GatewayHost(options.Coordinator.Split(',')[0].Trim()) : null));

@@ -30,7 +30,7 @@ public sealed class SiloTrust
 
     /// <param name="sha256">--silo-cert-sha256: 64 hex digits, colons and case ignored.</param>
     /// <param name="caPath">--silo-ca: a PEM file of CA certificates.</param>
-    /// <param name="targetHost">--silo-tls-name, else the host of --coordinator; null in cluster-db mode.</param>
+    /// <param name="targetHost">--silo-tls-name, else the host of --coordinator; null with --gateways-url (each gateway's address).</param>
     public static SiloTrust From(string? sha256, string? caPath, string? targetHost)
     {
         if (sha256 is not null && caPath is not null)

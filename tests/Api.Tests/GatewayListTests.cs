@@ -41,6 +41,8 @@ public sealed class GatewayListTests(KestrelApiSilo silo)
             Coordinator = "127.0.0.1:1", // nothing listens there: only the gateway list can bring this agent in
             GatewaysUrl = silo.BaseUrl,
             GatewaysRefresh = TimeSpan.FromSeconds(1),
+            // The gateway is TLS only: pin the local silo's certificate, as an agent does.
+            SiloCertSha256 = File.ReadAllText(Path.Combine(silo.DataDir, Regatta.Silo.Security.SiloTls.LocalFingerprintFile)),
             Name = id,
             WorkerId = id,
             Device = "cpu",

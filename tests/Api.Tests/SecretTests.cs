@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Regatta.Silo;
 using Regatta.Silo.Api;
 using Regatta.Silo.Production;
+using Regatta.Tests;
 
 namespace Regatta.Api.Tests;
 
@@ -37,12 +38,14 @@ public sealed class SecretTests : IDisposable
     [InlineData("CHANGE-ME-at-least-16-characters")]   // deploy/k8s/secrets.example.yaml
     public void Production_mode_refuses_an_example_admin_key(string key)
     {
-        var error = Assert.Throws<InvalidOperationException>(() => SiloSettings.From(Section(("Storage", "Postgres"), ("AdminApiKey", key))));
+        var pfx = TestCertificates.WritePfx(Path.Combine(_dir, "silo.pfx"), "pfx-password");
+        (string, string)[] tls = [("Tls:CertificatePath", pfx), ("Tls:CertificatePassword", "pfx-password")];
+        var error = Assert.Throws<InvalidOperationException>(() => SiloSettings.From(Section([("Storage", "Postgres"), ("AdminApiKey", key), .. tls])));
 
         Assert.StartsWith("Regatta:AdminApiKey is an example value from the deploy files", error.Message);
         Assert.DoesNotContain(key, error.Message);
         Assert.Equal(key, SiloSettings.From(Section(("Storage", "Sqlite"), ("AdminApiKey", key))).AdminApiKey); // local mode may
-        Assert.NotNull(SiloSettings.From(Section(("Storage", "Postgres"), ("AdminApiKey", "a-real-key-of-our-own-0123"))));
+        Assert.NotNull(SiloSettings.From(Section([("Storage", "Postgres"), ("AdminApiKey", "a-real-key-of-our-own-0123"), .. tls])));
     }
 
     [Fact]

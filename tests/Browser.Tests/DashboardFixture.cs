@@ -40,7 +40,9 @@ public sealed class DashboardFixture : IAsyncLifetime
         Silo = await SiloProcess.StartAsync($"silo-{ports.Http}", ports, SiloEnvironment(ports, _dataDir), _dataDir, logDir: ArtifactsDir);
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.UseOrleansClient(client => client
+        // The gateway is TLS only: the silo wrote its self-signed certificate's SHA-256 at start.
+        var pin = File.ReadAllText(Path.Combine(_dataDir, "silo-cert.sha256"));
+        builder.UseOrleansClient(client => Regatta.WorkerAgent.SiloTrust.From(pin, caPath: null, targetHost: "localhost").Apply(client
             .UseStaticClustering(new IPEndPoint(IPAddress.Loopback, Silo.Ports.Gateway))
             .Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = ("regatta", "regatta"))
             // The fixture seeds workers and runs as the cluster would: it shares the silo's cluster key.
@@ -48,7 +50,7 @@ public sealed class DashboardFixture : IAsyncLifetime
             {
                 RequestContext.Set(Regatta.Security.CallIdentity.ClusterKey, ClusterKey);
                 return call.Invoke();
-            }));
+            })));
         _client = builder.Build();
         await _client.StartAsync();
 
