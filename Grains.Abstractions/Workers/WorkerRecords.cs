@@ -95,3 +95,9 @@ public sealed record LayerRange([property: Id(0)] int Start, [property: Id(1)] i
     public bool Contains(int block) => Start <= block && block < End;
     public override string ToString() => $"[{Start},{End})";
 }
+
+public static class WorkerLimits
+{
+    /// <summary>Most tokens one heartbeat may report (REST and Orleans alike).</summary>
+    public const long MaxTokensPerHeartbeat = 10_000_000;
+}

@@ -21,7 +21,6 @@ public sealed class WorkerGrain(
     ILogger<WorkerGrain> logger) : Grain, IWorkerGrain, IWorkerOperatorGrain, IWorkerClusterGrain, IWorkerLiveness
 {
     private const int RecentJobsKept = 50;
-    private const long MaxTokensPerHeartbeat = 10_000_000;
     // Made when an agent first waits: an idle worker grain holds none (its footprint counts at 10k workers).
     private TaskCompletionSource? _assigned;
     // Fields are few and small on purpose: an idle worker's activation is counted at 10k workers (≤ 4 KB each).
@@ -45,7 +44,7 @@ public sealed class WorkerGrain(
 
     public async Task<WorkerRegistered> Register(WorkerRegistration registration)
     {
-        var problems = RegistrationProblems(registration);
+        var problems = WorkerRules.RegistrationProblems(registration);
         if (problems is not null) throw new RegattaException("bad_registration", problems);
         var credential = await IssueCredential();
         var now = time.GetUtcNow();
@@ -111,12 +110,7 @@ public sealed class WorkerGrain(
             throw new RegattaException("unknown_worker", $"worker '{WorkerId}' is not registered");
         if (Data.Approval == ApprovalStatus.Rejected)
             throw new RegattaException("rejected", $"worker '{WorkerId}' was rejected: {Data.RejectReason}");
-        if (heartbeat.TokensServedSinceLast is < 0 or > MaxTokensPerHeartbeat)
-            throw new RegattaException("bad_heartbeat", $"tokensServedSinceLast must be in [0, {MaxTokensPerHeartbeat}]");
-        if (heartbeat.Progress is { } p && (!double.IsFinite(p.Fraction) || p.Fraction is < 0 or > 1 || p.Message.Length > 500))
-            throw new RegattaException("bad_heartbeat", "progress.fraction must be in [0, 1] and progress.message at most 500 characters");
-        if (heartbeat.Status == Liveness.Offline)
-            throw new RegattaException("bad_heartbeat", "a heartbeat cannot report Offline; unregister instead");
+        if (WorkerRules.HeartbeatProblems(heartbeat) is { } problem) throw new RegattaException("bad_heartbeat", problem);
 
         Telemetry.RegattaMetrics.Heartbeat();
         var changed = Data.Liveness != heartbeat.Status || heartbeat.TokensServedSinceLast > 0;
@@ -351,20 +345,6 @@ public sealed class WorkerGrain(
     {
         if (Data.Approval == ApprovalStatus.Unregistered)
             throw new RegattaException("unknown_worker", $"worker '{WorkerId}' is not registered");
-    }
-
-    private static string? RegistrationProblems(WorkerRegistration r)
-    {
-        if (string.IsNullOrWhiteSpace(r.Name) || r.Name.Length > 100) return "name: must be 1 to 100 characters";
-        var h = r.Hardware;
-        if (h.DeviceKind is not ("cpu" or "cuda")) return "hardware.deviceKind: must be cpu or cuda";
-        if (h.VramBytes < 0) return "hardware.vramBytes: must not be negative";
-        if (h.CpuCores is < 1 or > 4096) return "hardware.cpuCores: must be in [1, 4096]";
-        if (h.RamBytes < 0) return "hardware.ramBytes: must not be negative";
-        if (h.Capabilities.Count > 64 || h.Capabilities.Any(c => c.Length is 0 or > 64)) return "hardware.capabilities: at most 64 names of 1 to 64 characters";
-        if (h.DeviceName.Length > 200 || h.AgentVersion.Length > 50) return "hardware.deviceName/agentVersion: too long";
-        if (h.ServeMemoryBytes is < 0) return "hardware.serveMemoryBytes: must not be negative";
-        return null;
     }
 
     private WorkerView View() => new()

@@ -8,7 +8,6 @@ namespace Regatta.Silo.Api;
 /// <summary>/api/workers: the volunteer network's worker protocol (register, heartbeat, unregister) and operator actions.</summary>
 public static class WorkerEndpoints
 {
-    private const long MaxTokensPerHeartbeat = 10_000_000;
 
     public static RouteGroupBuilder MapWorkerEndpoints(this RouteGroupBuilder api)
     {
@@ -104,8 +103,8 @@ public static class WorkerEndpoints
             return Results.Empty;
         }
         var errors = new Dictionary<string, string[]>();
-        if (request.TokensServedSinceLast is < 0 or > MaxTokensPerHeartbeat)
-            errors["tokens_served_since_last"] = [$"must be in [0, {MaxTokensPerHeartbeat}]"];
+        if (request.TokensServedSinceLast is < 0 or > WorkerLimits.MaxTokensPerHeartbeat)
+            errors["tokens_served_since_last"] = [$"must be in [0, {WorkerLimits.MaxTokensPerHeartbeat}]"];
         if (request.Status == Liveness.Offline)
             errors["status"] = ["must be online, busy or standby; to go offline, DELETE /api/workers/{id}"];
         if (errors.Count > 0) throw new ApiProblemException(StatusCodes.Status400BadRequest, errors, "bad_heartbeat");
