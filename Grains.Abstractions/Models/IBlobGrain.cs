@@ -15,8 +15,8 @@ public interface IBlobGrain : IGrainWithStringKey
     [Alias("Seal")] Task<BlobInfo> Seal(long totalLength);
     /// <summary>
     /// A short-lived bearer ticket for this blob on the silos' HTTP data plane (GET and PUT /blobs/{hash}), and the base
-    /// URL the cluster advertises for it (null when none is known: use the chunk calls above). Whoever can call grains
-    /// (a connected agent) may move blobs; the ticket carries that right to HTTP for this one hash.
+    /// URL the cluster advertises for it (null when none is known: use the chunk calls above). An agent reaches this
+    /// only for a blob its own assignments name (the silo's gate checks); the ticket carries that right to HTTP for this one hash.
     /// </summary>
     [Alias("GrantTicket")] Task<BlobTicket> GrantTicket();
     /// <summary>Whether <paramref name="ticketHash"/> (SHA-256 of a ticket) was granted for this blob and has not expired.</summary>

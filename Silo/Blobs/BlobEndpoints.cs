@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Regatta.Grains.Models;
 using Regatta.Models;
 using Regatta.Silo.Api;
+using Regatta.Workers;
 
 namespace Regatta.Silo.Blobs;
 
@@ -49,7 +50,7 @@ public static class BlobEndpoints
     private static async Task Download(HttpContext http, string hash, IBlobStore store, ILoggerFactory logs)
     {
         RequireHash(hash);
-        await BlobAuth.RequireAsync(http, hash);
+        await BlobAuth.RequireAsync(http, hash, BlobAccess.Read);
         var info = await store.InfoAsync(hash) ?? throw Unknown(hash);
         var range = BlobRanges.Download(http.Request.Headers.Range, info.Length);
         var (offset, count) = range ?? (0, info.Length);
@@ -74,7 +75,7 @@ public static class BlobEndpoints
         var length = http.Request.ContentLength ?? throw new ApiProblemException(StatusCodes.Status411LengthRequired,
             "Content-Length", "an upload must say its length", "length_required");
         var (offset, total) = BlobRanges.Upload(http.Request.Headers.ContentRange, length);
-        await BlobAuth.RequireAsync(http, hash);
+        await BlobAuth.RequireAsync(http, hash, BlobAccess.Write);
         if (await store.InfoAsync(hash) is { } stored)
         {
             if (stored.Length != total)
@@ -116,7 +117,7 @@ public static class BlobEndpoints
             "Content-Length", "an upload must say its length", "length_required");
         if (http.Request.Headers.ContentRange.Count > 0)
             throw ApiProblemException.BadRequest("Content-Range", "a staged upload carries the whole blob; resume under the key with PUT /blobs/{hash}");
-        await BlobAuth.RequireAsync(http, id);
+        await BlobAuth.RequireAsync(http, id, BlobAccess.Write);
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = length;
         string? hash;
         try
@@ -138,7 +139,7 @@ public static class BlobEndpoints
         RequireUploadId(id);
         if (hash is null || !BlobStore.IsValidHash(hash))
             throw ApiProblemException.BadRequest("hash", "?hash= must be the sender's own SHA-256 of the bytes, 64 lowercase hex characters");
-        await BlobAuth.RequireAsync(http, id);
+        await BlobAuth.RequireAsync(http, id, BlobAccess.Write);
         var existed = await store.InfoAsync(hash) is not null;
         var info = await store.SealStagedAsync(id, hash);
         logs.CreateLogger("Regatta.Blobs").LogInformation("Sealed staged upload {Id} as blob {Hash} ({Bytes:N0} bytes) from {Remote}",
@@ -154,7 +155,7 @@ public static class BlobEndpoints
             throw ApiProblemException.BadRequest("length", "the blob's length in bytes is required, e.g. ?length=104857600");
         if (total is <= 0 or > BlobLimits.MaxBlobBytes)
             throw new ApiProblemException(StatusCodes.Status413PayloadTooLarge, "length", $"a blob must have 1 to {BlobLimits.MaxBlobBytes} bytes, not {total}", "blob_too_large");
-        await BlobAuth.RequireAsync(http, hash);
+        await BlobAuth.RequireAsync(http, hash, BlobAccess.Write);
         var stored = await store.InfoAsync(hash);
         return TypedResults.Ok(new UploadDto(hash, total, stored?.Length ?? await store.ResumeOffsetAsync(hash, total), stored is not null));
     }

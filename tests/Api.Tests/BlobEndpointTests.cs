@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.Logging.Abstractions;
 using Regatta.Models;
 using Regatta.WorkerAgent;
+using Regatta.Workers;
 
 namespace Regatta.Api.Tests;
 
@@ -223,7 +224,8 @@ public sealed class BlobEndpointTests(ApiSilo silo)
             Assert.Equal(bytes, await downloaded.Content.ReadAsByteArrayAsync());
         await anonymous.GetAsync($"/blobs/{hash}").Problem(401, "Authorization");
 
-        // A worker registered over HTTP uses its token, naming itself.
+        // A worker uses its credential (the REST worker token), naming itself, and reaches only what its own
+        // assignments name: this one has none, so it can neither upload nor read another run's weights.
         var id = Http.NewId("blobw");
         var token = await WorkerApiTests.Register(anonymous, id);
         using var worker = silo.WithBearer(token);
@@ -232,7 +234,11 @@ public sealed class BlobEndpointTests(ApiSilo silo)
         await worker.PutAsync($"/blobs/{otherHash}", Body(other)).Problem(401, "Authorization");
         worker.DefaultRequestHeaders.Remove("X-Regatta-Worker");
         worker.DefaultRequestHeaders.Add("X-Regatta-Worker", id);
-        await worker.PutAsync($"/blobs/{otherHash}", Body(other)).Expect(HttpStatusCode.Created);
+        await worker.PutAsync($"/blobs/{otherHash}", Body(other)).Problem(403, "Authorization");
+        await worker.GetAsync($"/blobs/{hash}").Problem(403, "Authorization");
+        await silo.Grains.GetGrain<IWorkerOperatorGrain>(id).Approve(); // approved, still no assignment names them
+        await worker.GetAsync($"/blobs/{hash}").Problem(403, "Authorization");
+        Assert.Null(await silo.Grains.GetGrain<IBlobGrain>(otherHash).GetInfo());
     }
 
     [Fact]
