@@ -62,11 +62,11 @@ public static class FedAvgBreakdown
         GC.KeepAlive(sink);
 
         Console.WriteLine($"  breakdown {label}: one Add per update {oneByOne:F2}, no Recycle {noRecycle:F2}, single core {singleCore:F2}, first-cut kernel {firstCut:F2}, read on all cores {readAllCores:F2} GB/s; read {read:F2} GB/s");
-        yield return BenchmarkResult.Compare($"FedAvg step: one Add per update (sum read+written per update) {label}", oneByOne, read, "GB/s", "report", _ => true);
-        yield return BenchmarkResult.Compare($"FedAvg step: batched round without Recycle (fresh result array per round) {label}", noRecycle, read, "GB/s", "report", _ => true);
-        yield return BenchmarkResult.Compare($"FedAvg step: batched round on one core {label}", singleCore, read, "GB/s", "report", _ => true);
-        yield return BenchmarkResult.Compare($"FedAvg step: first-cut kernel (check pass + MultiplyAdd per update, fresh sum) {label}", firstCut, read, "GB/s", "report", _ => true);
-        yield return BenchmarkResult.Compare($"FedAvg step: sequential read on all {Environment.ProcessorCount} cores {label}", readAllCores, read, "GB/s", "report", _ => true,
+        yield return BenchmarkResult.Report($"FedAvg step: one Add per update (sum read+written per update) {label}", oneByOne, read, "GB/s");
+        yield return BenchmarkResult.Report($"FedAvg step: batched round without Recycle (fresh result array per round) {label}", noRecycle, read, "GB/s");
+        yield return BenchmarkResult.Report($"FedAvg step: batched round on one core {label}", singleCore, read, "GB/s");
+        yield return BenchmarkResult.Report($"FedAvg step: first-cut kernel (check pass + MultiplyAdd per update, fresh sum) {label}", firstCut, read, "GB/s");
+        yield return BenchmarkResult.Report($"FedAvg step: sequential read on all {Environment.ProcessorCount} cores {label}", readAllCores, read, "GB/s",
             "what the memory system gives every core; the single-thread read is the target's baseline");
     }
 }
