@@ -1,5 +1,4 @@
-using System.Security.Cryptography;
-using System.Text;
+using Regatta.Grains.Security;
 
 namespace Regatta.Grains.Runs;
 
@@ -9,14 +8,12 @@ namespace Regatta.Grains.Runs;
 /// </summary>
 public static class JoinTokens
 {
-    public static string Hash(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
+    public static string Hash(string token) => Convert.ToHexStringLower(Secrets.Hash(token));
 
     /// <summary>True when <paramref name="presented"/> hashes to <paramref name="storedHash"/>; false when either is missing.</summary>
     public static bool Matches(string? storedHash, string? presented)
     {
         if (storedHash is null || presented is null || presented.Length > 1024) return false;
-        var expected = Convert.FromHexString(storedHash);
-        var actual = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
-        return CryptographicOperations.FixedTimeEquals(expected, actual);
+        return Secrets.Matches(presented, Convert.FromHexString(storedHash));
     }
 }
