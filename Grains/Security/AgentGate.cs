@@ -47,8 +47,7 @@ public sealed class AgentGate(ClusterKey key, WorkerCredentials credentials, IGr
         var workerId = context.TargetId.Key.ToString()!;
         if (RequestContext.Get(CallIdentity.Credential) is string credential)
         {
-            if (!await credentials.VerifyAsync(workerId, credential))
-                throw Refuse(context, "bad_credential", $"the credential presented is not worker '{workerId}''s");
+            await Verify(context, workerId, credential);
             RequestContext.Set(CallIdentity.Caller, workerId);
         }
         else if (method == nameof(IWorkerGrain.Register)) RequestContext.Set(CallIdentity.Caller, "");
@@ -60,13 +59,18 @@ public sealed class AgentGate(ClusterKey key, WorkerCredentials credentials, IGr
     {
         if (RequestContext.Get(CallIdentity.Worker) is not string workerId || RequestContext.Get(CallIdentity.Credential) is not string credential)
             throw Refuse(context, "unauthenticated", "blob calls need a worker's id and credential");
-        if (!await credentials.VerifyAsync(workerId, credential))
-            throw Refuse(context, "bad_credential", $"the credential presented is not worker '{workerId}''s");
+        await Verify(context, workerId, credential);
         var hash = context.TargetId.Key.ToString()!;
         if (await grains.GetGrain<IWorkerClusterGrain>(workerId).MayAccessBlob(hash, access) is { } why)
-            throw Refuse(context, "forbidden", $"worker '{workerId}' may not {access.ToString().ToLowerInvariant()} blob {hash[..Math.Min(12, hash.Length)]}: {why}");
+            throw Refuse(context, "forbidden", Workers.BlobAccessRules.Refusal(workerId, hash, access, why));
         RequestContext.Set(CallIdentity.Caller, workerId);
         await context.Invoke();
+    }
+
+    private async Task Verify(IIncomingGrainCallContext context, string workerId, string credential)
+    {
+        if (!await credentials.VerifyAsync(workerId, credential))
+            throw Refuse(context, "bad_credential", $"the credential presented is not worker '{workerId}''s");
     }
 
     private static BlobAccess? BlobAccessOf(string method) => method switch

@@ -22,7 +22,7 @@ public sealed class BlobAccessRules
     {
         assignments = [.. assignments.Where(a => admitted(a.RunId))];
         if (assignments.Count == 0 && servedParts is null) return "the worker is not approved for any run that names it";
-        var readable = assignments.Any(a => a.ModelHash == hash || a.BaseModelHash == hash) || servedParts?.Contains(hash) == true;
+        var readable = Names(assignments, hash) || servedParts?.Contains(hash) == true;
         if (access == BlobAccess.Read || (access == BlobAccess.Either && readable))
             return readable ? null : "no assignment of this worker names it";
         var job = assignments.FirstOrDefault(a => a.Kind == JobKind.Train);
@@ -34,6 +34,13 @@ public sealed class BlobAccessRules
         granted.Add(hash);
         return null;
     }
+
+    /// <summary>Whether one of these assignments names the blob (the model to train or judge, or the one it is judged against).</summary>
+    public static bool Names(IEnumerable<Assignment> assignments, string hash) => assignments.Any(a => a.ModelHash == hash || a.BaseModelHash == hash);
+
+    /// <summary>How a refusal reads, over the gateway and on the HTTP data plane alike.</summary>
+    public static string Refusal(string workerId, string hash, BlobAccess access, string why) =>
+        $"worker '{workerId}' may not {access.ToString().ToLowerInvariant()} blob {hash[..Math.Min(12, hash.Length)]}: {why}";
 
     /// <summary>Counts of jobs no longer open are dropped.</summary>
     private void Forget(IReadOnlyList<Assignment> open)

@@ -184,7 +184,7 @@ public sealed class WorkerGrain(
         // The served model's parts are looked up only for a worker that holds blocks and is not asking about its jobs.
         var approved = Data.Approval == ApprovalStatus.Approved;
         IReadOnlyCollection<string>? parts = null;
-        if (approved && Data.Layers is not null && access != BlobAccess.Write && Data.Assignments.All(a => a.ModelHash != hash && a.BaseModelHash != hash))
+        if (approved && Data.Layers is not null && access != BlobAccess.Write && !BlobAccessRules.Names(Data.Assignments, hash))
             parts = (await GrainFactory.GetGrain<ILayerMapGrain>(0).GetModel()).PartHashes;
         // A worker that a run's join token admitted works for that run only, though it is pending for the rest.
         return (_blobs ??= new BlobAccessRules()).Check(hash, access, run => approved || Data.Runs.Contains(run), Data.Assignments, parts);

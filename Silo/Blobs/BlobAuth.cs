@@ -32,7 +32,7 @@ public static class BlobAuth
                     var why = await http.RequestServices.GetRequiredService<IGrainFactory>().GetGrain<IWorkerClusterGrain>(worker[0]!).MayAccessBlob(hash, access);
                     if (why is null) return;
                     throw new ApiProblemException(StatusCodes.Status403Forbidden, "Authorization",
-                        $"worker '{worker[0]}' may not {access.ToString().ToLowerInvariant()} blob {hash[..Math.Min(12, hash.Length)]}: {why}", "forbidden");
+                        Grains.Workers.BlobAccessRules.Refusal(worker[0]!, hash, access, why), "forbidden");
                 }
             }
             else if (worker.Count == 0 &&
