@@ -379,11 +379,8 @@ public sealed class RunGrain(
     private async Task ReplayOpenJobs()
     {
         foreach (var (worker, r) in Data.Readiness.Where(r => Data.Members[r.Key].Status == MemberStatus.Active))
-        {
-            var partition = Data.Members[worker].Partition;
-            if (!r.KitConfirmed) await OpenJob(new OpenJob(r.ProvisionJob, JobKind.Provision, worker, Data.Round, 0, Data.KitHash!, Data.InitialModelHash ?? Data.GlobalModelHash, partition, r.Deadline));
-            if (!r.Answered) await OpenJob(new OpenJob(r.EchoJob, JobKind.Echo, worker, Data.Round, 0, Data.KitHash!, null, partition, r.Deadline));
-        }
+            foreach (var job in _machine.ReadinessJobs(worker, r))
+                await OpenJob(job);
         if (Data.Current is not { } round) return;
         var reported = round.Reported();
         foreach (var (worker, job) in round.TrainJobs.Where(j => !reported.Contains(j.Key)))

@@ -464,7 +464,7 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
             var partition = data.Members.TryGetValue(worker, out var previous) ? previous.Partition : data.NextPartition++ % Math.Max(1, Spec.Data.Partitions);
             data.Members[worker] = new RunMember(worker, MemberStatus.Active, Now, null, partition);
             _effects.Add(new MembershipChanged(worker, true));
-            if (data.KitHash is not null) Provision(worker, partition);
+            if (data.KitHash is not null) Provision(worker);
         }
         data.PendingJoiners.Clear();
     }
@@ -506,7 +506,7 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
     }
 
     /// <summary>Opens the member's kit download and connectivity echo; it trains once both are answered.</summary>
-    private void Provision(string worker, int partition)
+    private void Provision(string worker)
     {
         var n = ++data.Admissions;
         var readiness = new Readiness
@@ -516,9 +516,21 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
             Deadline = Now + Spec.ProvisionTimeout,
         };
         data.Readiness[worker] = readiness;
+        _effects.AddRange(ReadinessJobs(worker, readiness));
+    }
+
+    /// <summary>
+    /// The jobs a member still owes on its way to its first round: the kit's confirmation and the connectivity echo. Also
+    /// what a grain replays after a crash between persisting and acting (ids are deterministic, so opening is idempotent).
+    /// </summary>
+    public IEnumerable<OpenJob> ReadinessJobs(string worker, Readiness readiness)
+    {
+        var partition = data.Members.TryGetValue(worker, out var member) ? member.Partition : 0;
         // The kit names the initial model, which provisioning downloads: the assignment names it so the worker may.
-        _effects.Add(new OpenJob(readiness.ProvisionJob, JobKind.Provision, worker, data.Round, 0, data.KitHash!, data.InitialModelHash ?? data.GlobalModelHash, partition, readiness.Deadline));
-        _effects.Add(new OpenJob(readiness.EchoJob, JobKind.Echo, worker, data.Round, 0, data.KitHash!, null, partition, readiness.Deadline));
+        if (!readiness.KitConfirmed)
+            yield return new OpenJob(readiness.ProvisionJob, JobKind.Provision, worker, data.Round, 0, data.KitHash!, data.InitialModelHash ?? data.GlobalModelHash, partition, readiness.Deadline);
+        if (!readiness.Answered)
+            yield return new OpenJob(readiness.EchoJob, JobKind.Echo, worker, data.Round, 0, data.KitHash!, null, partition, readiness.Deadline);
     }
 
     private bool DropUnreadyPastDeadline()
