@@ -20,12 +20,7 @@ public sealed class WorkerCredential(string workerId, string cacheDir)
     /// <summary>Keeps a credential the cluster just issued (written beside and moved, never readable by others).</summary>
     public void Store(string credential)
     {
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
-        var temp = Path + ".tmp";
-        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        using (var writer = new StreamWriter(new FileStream(temp, options))) writer.WriteLine(credential);
-        File.Move(temp, Path, overwrite: true);
+        PrivateFile.WriteLine(Path, credential);
         _value = credential;
     }
 

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Configuration;
+using Regatta.Security;
 
 namespace Regatta.Dashboard.Access;
 
@@ -97,12 +98,8 @@ public sealed class DashboardCredentials
         var file = Path.Combine(dataDir, PasswordFileName);
         if (File.Exists(file) && File.ReadAllText(file).Trim() is { Length: >= MinPasswordLength } kept)
             return (kept, $"Dashboard admin password (local mode) is in {file}");
-        Directory.CreateDirectory(dataDir);
         var password = Convert.ToBase64String(RandomNumberGenerator.GetBytes(18)).Replace('+', '-').Replace('/', '_');
-        // Readable by the silo's user only, from the moment it exists.
-        var create = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows()) create.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        using (var writer = new StreamWriter(file, create)) writer.WriteLine(password);
+        PrivateFile.WriteLine(file, password);
         // The password goes to its private file only, never to the log.
         return (password, $"Dashboard admin password generated (local mode) and saved to {file} (mode 0600); set Regatta:Dashboard:AdminPassword to choose one");
     }

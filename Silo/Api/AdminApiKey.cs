@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Regatta.Security;
 
 namespace Regatta.Silo.Api;
 
@@ -29,13 +30,12 @@ public sealed class AdminApiKey
         var path = Path.Combine(dataDir, FileName);
         if (File.Exists(path) && File.ReadAllText(path).Trim() is { Length: >= 16 } kept)
         {
-            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            PrivateFile.Tighten(path);
             logger.LogInformation("Admin API key read from {Path}", path);
             return new AdminApiKey(kept);
         }
         var key = NewSecret();
-        Directory.CreateDirectory(dataDir);
-        WritePrivate(path, key);
+        PrivateFile.WriteLine(path, key);
         // The key goes to its private file only, never to the log (logs are shipped, kept and read by others).
         logger.LogWarning("No Regatta:AdminApiKey configured: generated admin API key saved to {Path} (mode 0600)", path);
         return new AdminApiKey(key);
@@ -46,16 +46,4 @@ public sealed class AdminApiKey
 
     public static byte[] Hash(string secret) => Grains.Security.Secrets.Hash(secret);
 
-    private static void WritePrivate(string path, string key)
-    {
-        // Written beside the target and moved, so the file never exists with wider permissions or half written.
-        var temp = path + ".tmp";
-        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        using (var stream = new FileStream(temp, options))
-        using (var writer = new StreamWriter(stream))
-            writer.WriteLine(key);
-        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        File.Move(temp, path, overwrite: true);
-    }
 }

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Orleans.Configuration;
 using Orleans.Connections.Security;
+using Regatta.Security;
 
 namespace Regatta.Silo.Security;
 
@@ -158,23 +159,9 @@ public static class SiloTls
     {
         Directory.CreateDirectory(dataDir);
         var path = Path.Combine(dataDir, LocalCertificateFile);
-        if (!File.Exists(path))
-        {
-            var temp = Path.Combine(dataDir, $".{LocalCertificateFile}.{Guid.NewGuid():N}.tmp");
-            WritePrivate(temp, CreateSelfSigned().Export(X509ContentType.Pkcs12));
-            try
-            {
-                File.Move(temp, path, overwrite: false); // atomic; fails if another silo got there first, whose file then wins
-            }
-            catch (IOException) when (File.Exists(path))
-            {
-                File.Delete(temp);
-            }
-        }
-        else if (!OperatingSystem.IsWindows() && (File.GetUnixFileMode(path) & ~(UnixFileMode.UserRead | UnixFileMode.UserWrite)) != 0)
-        {
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite); // a private key readable by others: tighten it
-        }
+        // Another silo sharing the folder may get there first: its file then wins.
+        if (!File.Exists(path)) PrivateFile.Write(path, CreateSelfSigned().Export(X509ContentType.Pkcs12), overwrite: false);
+        else PrivateFile.Tighten(path); // a private key readable by others
         X509Certificate2 certificate;
         try
         {
@@ -209,17 +196,6 @@ public static class SiloTls
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(ServerAuthOid), new Oid(ClientAuthOid)], false));
         var now = DateTimeOffset.UtcNow;
         return request.CreateSelfSigned(now.AddDays(-1), now.AddYears(10));
-    }
-
-    private static void WritePrivate(string path, byte[] bytes)
-    {
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        using (var file = new FileStream(path, options))
-        {
-            file.Write(bytes);
-            file.Flush(flushToDisk: true);
-        }
     }
 
     /// <summary>Says which certificate the silo serves, once it starts (the silo builder has no logger yet).</summary>
