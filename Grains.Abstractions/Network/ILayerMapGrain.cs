@@ -13,6 +13,11 @@ public interface ILayerMapGrain : IGrainWithIntegerKey
 {
     /// <summary>A worker's serving facts changed (approval, liveness, memory offered); re-plans if that matters.</summary>
     [Alias("WorkerChanged"), OneWay] Task WorkerChanged(ServingCandidate candidate);
+    /// <summary>
+    /// A worker's agent announced a block server for <paramref name="layers"/> of <paramref name="modelVersion"/>
+    /// (again with every heartbeat), or stopped serving (both null). Only announced blocks count as served.
+    /// </summary>
+    [Alias("WorkerServing"), OneWay] Task WorkerServing(string workerId, string? modelVersion, LayerRange? layers);
     /// <summary>Re-plans with the current settings (quantization, replication target).</summary>
     [Alias("Replan")] Task<LayerMapView> Replan();
     [Alias("GetView")] Task<LayerMapView> GetView();
@@ -63,11 +68,28 @@ public sealed record LayerMapView
     /// <summary>Worker id → the blocks it holds; workers in <see cref="Standby"/> hold none.</summary>
     [Id(4)] public Dictionary<string, LayerRange> Assignments { get; init; } = new();
     [Id(5)] public Dictionary<string, string> Standby { get; init; } = new();
-    /// <summary>Servers per block, index = block.</summary>
+    /// <summary>Planned servers per block, index = block.</summary>
     [Id(6)] public List<int> Replicas { get; init; } = [];
+    /// <summary>Share of blocks with at least one worker actually serving them (see <see cref="Serving"/>).</summary>
     [Id(7)] public double CoveragePercent { get; init; }
+    /// <summary>Every block has a serving worker: requests can be routed.</summary>
     [Id(8)] public bool ReadyForInference { get; init; }
     [Id(9)] public int RecommendedWorkers { get; init; }
     [Id(10)] public long BytesPerBlock { get; init; }
     [Id(11)] public DateTimeOffset? PlannedAt { get; init; }
+    /// <summary>
+    /// The assignments whose worker's agent has announced a block server for exactly that range: a worker is
+    /// assigned blocks first, loads them, then serves; an HTTP-only worker never serves.
+    /// </summary>
+    [Id(12)] public Dictionary<string, LayerRange> Serving { get; init; } = new();
+    /// <summary>Serving workers per block, index = block.</summary>
+    [Id(13)] public List<int> ServingReplicas { get; init; } = [];
+    /// <summary>Share of blocks the plan assigns to at least one worker.</summary>
+    [Id(14)] public double PlannedCoveragePercent { get; init; }
+
+    public int CoveredBlocks => ServingReplicas.Count(r => r > 0);
+
+    /// <summary>The workers serving <paramref name="block"/>, by id.</summary>
+    public List<string> ServersOf(int block) =>
+        [.. Serving.Where(s => s.Value.Contains(block)).Select(s => s.Key).Order(StringComparer.Ordinal)];
 }

@@ -38,10 +38,11 @@ public sealed class InferenceGrain(TimeProvider time, ILogger<InferenceGrain> lo
         Check(request, model);
         var plan = await map.GetView();
         if (!plan.ReadyForInference)
-            throw new RegattaException("not_ready", $"the network covers {plan.CoveragePercent}% of the model's {plan.Blocks} blocks; every block needs a server");
+            throw new RegattaException("not_ready", $"workers serve {plan.CoveragePercent}% of the model's {plan.Blocks} blocks " +
+                $"({plan.PlannedCoveragePercent}% are assigned); every block needs a worker whose agent serves it");
 
         var requestId = Guid.NewGuid().ToString("n");
-        var router = new ChainRouter(plan.Assignments);
+        var router = new ChainRouter(plan.Serving);
         var sampler = new TokenSampler(request.Temperature, request.TopK, request.Seed);
         var excluded = new HashSet<string>(StringComparer.Ordinal);
         var used = new List<string>();

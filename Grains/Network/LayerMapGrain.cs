@@ -35,6 +35,8 @@ public sealed class LayerMapGrain(
     public static readonly TimeSpan ReplanDelay = TimeSpan.FromMilliseconds(200);
 
     private IGrainTimer? _pending; // set while worker changes wait for their re-plan
+    // Who serves lives in memory: agents re-announce with every heartbeat, so it is back within one after a restart.
+    private readonly Dictionary<string, Announcement> _announced = new(StringComparer.Ordinal);
 
     private LayerMapState Data => state.State;
 
@@ -44,9 +46,20 @@ public sealed class LayerMapGrain(
         var serving = candidate.Eligible && candidate.MemoryBytes > 0;
         if (serving == known && (!serving || memory == candidate.MemoryBytes)) return Task.CompletedTask;
         if (serving) Data.Candidates[candidate.WorkerId] = candidate.MemoryBytes;
-        else Data.Candidates.Remove(candidate.WorkerId);
+        else
+        {
+            Data.Candidates.Remove(candidate.WorkerId);
+            _announced.Remove(candidate.WorkerId);
+        }
         // Stored with the plan: a silo lost before then forgets the change until that worker's next state write tells it again.
         _pending ??= this.RegisterGrainTimer(_ => Replan(), new GrainTimerCreationOptions(ReplanDelay, System.Threading.Timeout.InfiniteTimeSpan) { KeepAlive = true });
+        return Task.CompletedTask;
+    }
+
+    public Task WorkerServing(string workerId, string? modelVersion, LayerRange? layers)
+    {
+        if (modelVersion is null || layers is null) _announced.Remove(workerId);
+        else _announced[workerId] = new Announcement(modelVersion, layers);
         return Task.CompletedTask;
     }
 
@@ -86,15 +99,15 @@ public sealed class LayerMapGrain(
         var dropped = previous.Keys.Where(w => !view.Assignments.ContainsKey(w))
             .Select(w => GrainFactory.GetGrain<IWorkerClusterGrain>(w).SetLayers(null, null));
         await Task.WhenAll(moved.Concat(dropped));
-        logger.LogInformation("Layer plan for {Version}: {Workers} workers serving, coverage {Coverage}%, weakest block {Weakest} replicas, {Standby} on standby",
-            view.ModelVersion[..12], view.Assignments.Count, view.CoveragePercent, plan.WeakestReplicas, view.Standby.Count);
-        return view;
+        logger.LogInformation("Layer plan for {Version}: {Workers} workers assigned, planned coverage {Coverage}%, weakest block {Weakest} replicas, {Standby} on standby",
+            view.ModelVersion[..12], view.Assignments.Count, plan.CoveragePercent, plan.WeakestReplicas, view.Standby.Count);
+        return ServedCoverage.Apply(view, _announced);
     }
 
     public async Task<LayerMapView> GetView()
     {
         var model = await Model();
-        return _pending is null && Data.View is { } view && view.ModelVersion == model.Version ? view : await Replan();
+        return _pending is null && Data.View is { } view && view.ModelVersion == model.Version ? ServedCoverage.Apply(view, _announced) : await Replan();
     }
 
     public Task<ServedModel> GetModel() => Model();

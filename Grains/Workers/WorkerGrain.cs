@@ -113,9 +113,11 @@ public sealed class WorkerGrain(
         if (WorkerRules.HeartbeatProblems(heartbeat) is { } problem) throw new RegattaException("bad_heartbeat", problem);
 
         Telemetry.RegattaMetrics.Heartbeat();
-        var changed = Data.Liveness != heartbeat.Status || heartbeat.TokensServedSinceLast > 0;
+        var reported = heartbeat.Reported ?? heartbeat.Status.ToString().ToLowerInvariant();
+        var changed = Data.Liveness != heartbeat.Status || Data.ReportedStatus != reported || heartbeat.TokensServedSinceLast > 0;
         Data.LastSeen = time.GetUtcNow();
         Data.Liveness = heartbeat.Status;
+        Data.ReportedStatus = reported;
         Data.TokensServed += heartbeat.TokensServedSinceLast;
         Data.Progress = heartbeat.Progress;
         Watch();
@@ -146,7 +148,7 @@ public sealed class WorkerGrain(
         await LeaveRuns("worker unregistered");
         Data.Liveness = Liveness.Offline;
         Data.Progress = null;
-        _server = null;
+        StopServing();
         await Save();
         clock.Forget(this.GetGrainId());
     }
@@ -256,7 +258,7 @@ public sealed class WorkerGrain(
             throw new RegattaException("bad_layers", $"layers {layers}: must be a non-empty range of blocks");
         Data.Layers = layers;
         Data.ModelVersion = layers is null ? null : modelVersion;
-        if (_server is { } s && (s.Layers != layers || s.Version != modelVersion)) _server = null; // it must load the new range first
+        if (_server is { } s && (s.Layers != layers || s.Version != modelVersion)) StopServing(); // it must load the new range first
         await Save();
     }
 
@@ -268,7 +270,18 @@ public sealed class WorkerGrain(
         if (Data.Layers != layers || Data.ModelVersion != modelVersion)
             throw new RegattaException("stale_layers", $"worker '{WorkerId}' is assigned {Data.Layers?.ToString() ?? "no blocks"} of {Data.ModelVersion ?? "no model"}");
         _server = new Serving(server, modelVersion, layers);
+        // Every announcement, not only the first: the layer map keeps who serves in memory, and learns it back within
+        // a heartbeat after it moves or restarts.
+        GrainFactory.GetGrain<ILayerMapGrain>(0).WorkerServing(WorkerId, modelVersion, layers).Ignore();
         return Task.CompletedTask;
+    }
+
+    /// <summary>Forgets the agent's endpoint: routing stops, and the network counts this worker's blocks as unserved.</summary>
+    private void StopServing()
+    {
+        if (_server is null) return;
+        _server = null;
+        GrainFactory.GetGrain<ILayerMapGrain>(0).WorkerServing(WorkerId, null, null).Ignore();
     }
 
     public async Task<ForwardResult> Forward(ForwardRequest request)
@@ -284,7 +297,7 @@ public sealed class WorkerGrain(
         catch (Exception e) when (e is not RegattaException)
         {
             // Gone or stuck: stop routing to it until the agent announces itself again.
-            if (_server?.Server == s.Server) _server = null;
+            if (_server?.Server == s.Server) StopServing();
             logger.LogWarning("Worker {WorkerId} failed a forward hop: {Error}", WorkerId, e.Message);
             throw new RegattaException("hop_failed", $"worker '{WorkerId}' failed blocks [{request.From},{request.To}): {e.GetType().Name}: {e.Message}");
         }
@@ -306,7 +319,7 @@ public sealed class WorkerGrain(
         }
         logger.LogWarning("Worker {WorkerId} went offline: no heartbeat since {LastSeen}", WorkerId, Data.LastSeen);
         Data.Liveness = Liveness.Offline;
-        _server = null;
+        StopServing();
         await LeaveRuns($"offline: no heartbeat for {Timeout.TotalSeconds:0.#} s");
         await Save();
         clock.Forget(this.GetGrainId());
@@ -366,5 +379,6 @@ public sealed class WorkerGrain(
         Layers = Data.Layers,
         ModelVersion = Data.ModelVersion,
         Serving = _server is not null,
+        ReportedStatus = Data.ReportedStatus,
     };
 }

@@ -30,7 +30,9 @@ public sealed record GenerateResultDto(
 public sealed record AssignmentDto(
     [property: JsonPropertyName("worker_id")] string WorkerId,
     [property: JsonPropertyName("layers_start")] int LayersStart,
-    [property: JsonPropertyName("layers_end")] int LayersEnd);
+    [property: JsonPropertyName("layers_end")] int LayersEnd,
+    /// <summary>The worker's agent has announced it serves these layers (until then they count as not covered).</summary>
+    [property: JsonPropertyName("serving")] bool Serving);
 
 public sealed record LayerMapDto(
     [property: JsonPropertyName("model_version")] string ModelVersion,
@@ -45,12 +47,15 @@ public sealed record LayerMapDto(
     [property: JsonPropertyName("recommended_workers")] int RecommendedWorkers,
     [property: JsonPropertyName("assignments")] List<AssignmentDto> Assignments,
     [property: JsonPropertyName("standby")] Dictionary<string, string> Standby,
-    [property: JsonPropertyName("planned_at")] DateTimeOffset? PlannedAt)
+    [property: JsonPropertyName("planned_at")] DateTimeOffset? PlannedAt,
+    [property: JsonPropertyName("serving_replicas")] List<int> ServingReplicas,
+    [property: JsonPropertyName("planned_coverage_percent")] double PlannedCoveragePercent)
 {
     public static LayerMapDto Of(LayerMapView v, ServedModel model) => new(v.ModelVersion, model.Source, v.Blocks, v.Quantization, v.BytesPerBlock,
         v.ReplicationTarget, v.Replicas, v.CoveragePercent, v.ReadyForInference, v.RecommendedWorkers,
-        [.. v.Assignments.OrderBy(a => a.Value.Start).ThenBy(a => a.Key, StringComparer.Ordinal).Select(a => new AssignmentDto(a.Key, a.Value.Start, a.Value.End))],
-        v.Standby, v.PlannedAt);
+        [.. v.Assignments.OrderBy(a => a.Value.Start).ThenBy(a => a.Key, StringComparer.Ordinal)
+            .Select(a => new AssignmentDto(a.Key, a.Value.Start, a.Value.End, v.Serving.ContainsKey(a.Key)))],
+        v.Standby, v.PlannedAt, v.ServingReplicas, v.PlannedCoveragePercent);
 }
 
 public sealed record ServedModelDto(

@@ -11,9 +11,10 @@ public static class InferenceEndpoints
     public static RouteGroupBuilder MapInferenceEndpoints(this RouteGroupBuilder api)
     {
         var inference = api.MapGroup("/inference").WithTags("Inference");
-        inference.MapPost("/generate", Generate).RequireAdminKey()
-            .Accepts<GenerateRequestDto>("application/json").Produces<GenerateResultDto>().Problems(400, 401, 404, 409, 413, 415, 503)
-            .WithSummary("Generate tokens for a registered user through a chain of workers covering every layer; usage is logged once");
+        inference.MapPost("/generate", Generate)
+            .Accepts<GenerateRequestDto>("application/json").Produces<GenerateResultDto>().Problems(400, 401, 403, 404, 409, 413, 415, 429, 503)
+            .WithSummary("Generate tokens for a registered user through a chain of workers serving every layer; usage is logged once. " +
+                         "Needs the user's own API key (limited in tokens per minute) or the admin key");
         var network = api.MapGroup("/network").WithTags("Network");
         network.MapGet("/assignments", Assignments).Produces<LayerMapDto>()
             .WithSummary("The layer plan: each worker's layers, replicas per layer, readiness and the recommended worker count");
@@ -25,7 +26,7 @@ public static class InferenceEndpoints
         return api;
     }
 
-    private static async Task<IResult> Generate(HttpContext http, IGrainFactory grains)
+    private static async Task<IResult> Generate(HttpContext http, IGrainFactory grains, UserTokenLimiter limiter)
     {
         var body = (await ApiBody.JsonAsync<GenerateRequestDto>(http))!;
         var errors = new Dictionary<string, string[]>();
@@ -34,6 +35,17 @@ public static class InferenceEndpoints
         if (body.MaxNewTokens is not (>= 0 and <= InferenceLimits.MaxNewTokens))
             errors["max_new_tokens"] = [$"is required: a whole number in [0, {InferenceLimits.MaxNewTokens}]"];
         if (errors.Count > 0) throw new ApiProblemException(StatusCodes.Status400BadRequest, errors, "bad_request");
+        if (!await ApiAuth.RequireUser(http, body.UserId!))
+        {
+            var tokens = body.PromptTokens!.Count + body.MaxNewTokens!.Value;
+            if (tokens > limiter.PerMinute)
+                throw ApiProblemException.BadRequest("max_new_tokens", $"prompt and new tokens ({tokens}) exceed a user's {limiter.PerMinute} tokens per minute");
+            if (limiter.Take(body.UserId!, tokens) is { } retry)
+            {
+                await ApiRateLimits.WriteAsync(http, "user", retry);
+                return Results.Empty;
+            }
+        }
         var result = await grains.GetGrain<IInferenceGrain>(0).Generate(new GenerationRequest
         {
             UserId = body.UserId!,

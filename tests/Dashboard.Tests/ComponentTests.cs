@@ -117,7 +117,7 @@ public sealed class ComponentTests : IAsyncDisposable
     [Fact]
     public void Coverage_chart_marks_blocks_no_worker_serves()
     {
-        var coverage = LayerCoverage.From([Worker("a", ApprovalStatus.Approved) with { Layers = new LayerRange(0, 3) }], blocks: 5);
+        var coverage = new LayerCoverage(5, [1, 1, 1, 0, 0], ServingWorkers: 1, Ready: false);
         var chart = _context.Render<CoverageChart>(p => p.Add(c => c.Coverage, coverage));
         Assert.Equal(5, chart.FindAll(".coverage-block").Count);
         Assert.Equal(2, chart.FindAll(".coverage-block.uncovered").Count);
