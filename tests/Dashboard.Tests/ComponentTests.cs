@@ -31,7 +31,7 @@ public sealed class ComponentTests : IAsyncDisposable
     {
         string? approved = null, rejected = null;
         var table = _context.Render<WorkersTable>(p => p
-            .Add(t => t.Workers, [Worker("gpu-1", ApprovalStatus.Pending), Worker("gpu-2", ApprovalStatus.Approved)])
+            .Add(t => t.Workers, [Worker("gpu-1", ApprovalStatus.Pending), Worker("gpu-2", ApprovalStatus.Approved) with { ReportedStatus = "idle", Serving = true }])
             .Add(t => t.CanAct, true)
             .Add(t => t.Now, DateTimeOffset.UtcNow)
             .Add(t => t.OnApprove, id => approved = id)
@@ -42,6 +42,10 @@ public sealed class ComponentTests : IAsyncDisposable
         Assert.Contains("12,345", pending.TextContent);
         Assert.Contains("0–11", pending.TextContent);
         Assert.Empty(table.FindAll("tr[data-worker=gpu-2] [data-testid=approve]"));
+        Assert.Contains("loading", pending.TextContent); // holds layers its agent has not announced yet
+        var serving = table.Find("tr[data-worker=gpu-2]");
+        Assert.Contains("says “idle”", serving.TextContent);
+        Assert.Contains("serving", serving.TextContent);
 
         table.Find("tr[data-worker=gpu-1] button[data-testid=approve]").Click();
         table.Find("tr[data-worker=gpu-1] button[data-testid=reject]").Click();
