@@ -161,4 +161,7 @@ watch.SetAction((parse, ct) => Operator(parse, (url, key, runId) => RunCommands.
 root.Subcommands.Add(submit);
 root.Subcommands.Add(watch);
 
-return await root.Parse(args).InvokeAsync();
+// Ctrl+C and SIGTERM cancel the action's token; the process waits this long for the agent to unregister before it exits
+// (System.CommandLine's default of 2 s cut the goodbye short, leaving the worker Online until the heartbeat timeout).
+var invocation = new InvocationConfiguration { ProcessTerminationTimeout = WorkerSession.LeaveTimeout + TimeSpan.FromSeconds(5) };
+return await root.Parse(args).InvokeAsync(invocation);

@@ -10,10 +10,14 @@ namespace Regatta.WorkerAgent;
 
 /// <summary>
 /// One agent's life in the cluster: register, heartbeat, wait for approval, join its run, then long-poll for
-/// assignments and carry them out. Cluster outages are retried; Ctrl+C unregisters.
+/// assignments and carry them out. Cluster outages are retried; Ctrl+C and SIGTERM unregister within
+/// <see cref="LeaveTimeout"/>, so operators and runs see the worker gone at once rather than after the heartbeat timeout.
 /// </summary>
 public sealed class WorkerSession
 {
+    /// <summary>The longest a stopping agent spends leaving: finishing its background load, then unregistering.</summary>
+    public static readonly TimeSpan LeaveTimeout = TimeSpan.FromSeconds(10);
+
     private readonly AgentOptions _options;
     private readonly IClusterClient _client;
     private readonly ILogger _logger;
@@ -93,9 +97,11 @@ public sealed class WorkerSession
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
         finally
         {
+            if (ct.IsCancellationRequested) _logger.LogInformation("Stopping: unregistering {WorkerId}", _options.WorkerId);
             await stop.CancelAsync();
             await beating;
-            try { await _loading; } catch (Exception) { /* reported where it failed */ }
+            // A block load in flight is cancelled with the session; it gets part of the leave budget, the rest is the unregister's.
+            try { await _loading.WaitAsync(LeaveTimeout / 2, CancellationToken.None); } catch (Exception) { /* reported where it failed, or abandoned */ }
             await Unregister();
             if (_serverReference is not null) _client.DeleteObjectReference<IBlockServer>(_serverReference);
             Serving.Dispose();
@@ -126,7 +132,8 @@ public sealed class WorkerSession
         while (!ct.IsCancellationRequested)
         {
             if (_approval == ApprovalStatus.Rejected) throw new RegattaException("rejected", "this worker was rejected by the coordinator");
-            var assignment = await _retry.ExecuteAsync(async _ => await Worker.NextAssignment(TimeSpan.FromSeconds(15)), ct);
+            // The long poll is abandoned on a stop (the grain call itself cannot be cancelled): leaving must not wait 15 s for it.
+            var assignment = await _retry.ExecuteAsync(async token => await Worker.NextAssignment(TimeSpan.FromSeconds(15)).WaitAsync(token), ct);
             if (assignment is null) continue;
             _logger.LogInformation("Job {JobId}: {Kind} round {Round} of run {RunId}", assignment.JobId, assignment.Kind, assignment.Round, assignment.RunId);
             JobOutcome outcome;
@@ -248,7 +255,7 @@ public sealed class WorkerSession
     {
         try
         {
-            await Worker.Unregister().WaitAsync(TimeSpan.FromSeconds(5));
+            await Worker.Unregister().WaitAsync(LeaveTimeout / 2);
             _logger.LogInformation("Unregistered {WorkerId}", _options.WorkerId);
         }
         catch (Exception e)

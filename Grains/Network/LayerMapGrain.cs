@@ -40,6 +40,36 @@ public sealed class LayerMapGrain(
 
     private LayerMapState Data => state.State;
 
+    /// <summary>How long activation waits for a candidate's liveness before keeping it as stored.</summary>
+    private static readonly TimeSpan CandidateCheck = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The stored candidates may be stale: after a silo restart nothing has told the map of workers that fell silent
+    /// meanwhile. Asking each one wakes its grain, which goes Offline at once when its stored last-seen is too old, so
+    /// readiness is right from the first read instead of after the liveness clock's next sweep.
+    /// </summary>
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (Data.Candidates.Count == 0) return;
+        var checks = Data.Candidates.Keys.Select(async id =>
+        {
+            try
+            {
+                var view = await GrainFactory.GetGrain<IWorkerOperatorGrain>(id).GetView().WaitAsync(CandidateCheck, cancellationToken);
+                return (id, Gone: view.Approval != ApprovalStatus.Approved || view.Liveness == Liveness.Offline);
+            }
+            catch (Exception e) when (e is TimeoutException or OrleansException)
+            {
+                return (id, Gone: false); // busy or unreachable: its own grain tells the map when it goes offline
+            }
+        }).ToList();
+        var gone = (await Task.WhenAll(checks)).Where(c => c.Gone).Select(c => c.id).ToList();
+        if (gone.Count == 0) return;
+        foreach (var id in gone) Data.Candidates.Remove(id);
+        logger.LogInformation("Layer map: {Count} stored candidates went offline while the map was inactive; re-planning", gone.Count);
+        _pending ??= this.RegisterGrainTimer(_ => Replan(), new GrainTimerCreationOptions(ReplanDelay, System.Threading.Timeout.InfiniteTimeSpan) { KeepAlive = true });
+    }
+
     public Task WorkerChanged(ServingCandidate candidate)
     {
         var known = Data.Candidates.TryGetValue(candidate.WorkerId, out var memory);

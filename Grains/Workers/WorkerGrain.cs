@@ -38,8 +38,33 @@ public sealed class WorkerGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (Data.Approval != ApprovalStatus.Unregistered && Data.Liveness != Liveness.Offline) Watch();
+        if (Data.Approval == ApprovalStatus.Unregistered || Data.Liveness == Liveness.Offline) return Task.CompletedTask;
+        if (IsSilent())
+        {
+            // Silent past the timeout while no silo watched it (a restart, a long deactivation): Offline from the first read.
+            // Leaving its runs calls other grains, which may be calling this one: that is done in the first turn after activation.
+            Data.Liveness = Liveness.Offline;
+            Data.Progress = null;
+            IGrainTimer? once = null;
+            once = this.RegisterGrainTimer(async token =>
+            {
+                once?.Dispose();
+                await LeaveWhileSilent(token);
+            }, new GrainTimerCreationOptions(TimeSpan.Zero, System.Threading.Timeout.InfiniteTimeSpan));
+        }
+        else Watch();
         return Task.CompletedTask;
+    }
+
+    private bool IsSilent() => time.GetUtcNow() - Data.LastSeen > Timeout;
+
+    /// <summary>Carries out going Offline on activation (<see cref="OnActivateAsync"/>), unless the agent has been heard from since.</summary>
+    private async Task LeaveWhileSilent(CancellationToken cancellationToken)
+    {
+        if (Data.Liveness != Liveness.Offline) return;
+        logger.LogWarning("Worker {WorkerId} is offline: no heartbeat since {LastSeen}", WorkerId, Data.LastSeen);
+        await LeaveRuns($"offline: no heartbeat for {Timeout.TotalSeconds:0.#} s");
+        await Save();
     }
 
     public async Task<WorkerRegistered> Register(WorkerRegistration registration)
@@ -312,7 +337,7 @@ public sealed class WorkerGrain(
             clock.Forget(this.GetGrainId());
             return;
         }
-        if (time.GetUtcNow() - Data.LastSeen <= Timeout)
+        if (!IsSilent())
         {
             Watch(); // heard from meanwhile (the clock may have a stale time after a reactivation)
             return;
