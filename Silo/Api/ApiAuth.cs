@@ -23,7 +23,7 @@ public static class ApiAuth
     /// <summary>Whether the bearer token is the one issued to <paramref name="workerId"/> (an id already validated).</summary>
     public static async Task<bool> IsWorker(HttpContext http, string workerId) =>
         Bearer(http) is { Length: > 0 and <= 200 } token &&
-        await http.RequestServices.GetRequiredService<IGrainFactory>().GetGrain<IWorkerTokenGrain>(workerId).Matches(AdminApiKey.Hash(token));
+        await http.RequestServices.GetRequiredService<IGrainFactory>().GetGrain<IWorkerTokenGrain>(workerId).Matches(Secrets.Hash(token));
 
     /// <summary>
     /// Lets the request act for <paramref name="userId"/> (an id already validated): the admin key acts for anyone,

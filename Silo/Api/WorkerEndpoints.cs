@@ -1,3 +1,4 @@
+using Regatta.Grains.Security;
 using Microsoft.Extensions.Options;
 using Regatta.Grains;
 using Regatta.Grains.Workers;
@@ -62,17 +63,17 @@ public static class WorkerEndpoints
         WorkerView view;
         if (!known)
         {
-            token = AdminApiKey.NewSecret();
+            token = Secrets.New();
             view = (await worker.Register(registration)).View;
             // Two first registrations racing: the one that stored its token first owns the id.
-            if (!await tokens.Claim(AdminApiKey.Hash(token)))
+            if (!await tokens.Claim(Secrets.Hash(token)))
                 throw new ApiProblemException(StatusCodes.Status409Conflict, "worker_id", $"worker '{workerId}' was registered at the same time by another caller", "worker_exists");
         }
         else if (ApiAuth.IsAdmin(http))
         {
-            token = AdminApiKey.NewSecret(); // an operator re-issues the token of a worker that lost it
+            token = Secrets.New(); // an operator re-issues the token of a worker that lost it
             view = (await worker.Register(registration)).View;
-            await tokens.Reset(AdminApiKey.Hash(token));
+            await tokens.Reset(Secrets.Hash(token));
         }
         else if (await ApiAuth.IsWorker(http, workerId))
         {
