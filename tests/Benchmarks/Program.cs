@@ -45,6 +45,7 @@ var robust = quick ? (K: 8, P: 1 * M) : (K: 8, P: 16 * M);
 
 var results = new List<BenchmarkResult>();
 var total = Stopwatch.StartNew();
+var machineLoad = new MachineLoad.Probe();
 var numpy = new NumpyFedAvg();
 Console.WriteLine("warming up (tiered JIT)");
 Warmup.Run(TimeSpan.FromSeconds(quick ? 1 : 2));
@@ -91,7 +92,9 @@ if (!args.Contains("--no-cluster"))
 }
 
 total.Stop();
-Report.Write(outDir, name, results, MachineInfo.Current(), quick, total.Elapsed);
+var loadSeen = machineLoad.Finish();
+Report.Write(outDir, name, results, MachineInfo.Current(), loadSeen, quick, total.Elapsed);
+Console.WriteLine($"  while it ran, {loadSeen}");
 Console.WriteLine($"[{total.Elapsed:mm\\:ss}] wrote {Path.Combine(outDir, name)}.md and .json; {results.Count(r => r.Met == true)}/{results.Count(r => r.Met is not null)} targets met{(crashed > 0 ? $", {crashed} scenario(s) crashed" : "")}");
 return crashed > 0 ? 1 : 0;
 
