@@ -21,8 +21,9 @@ public sealed class WorkerGrain(
     ILogger<WorkerGrain> logger) : Grain, IWorkerGrain, IWorkerOperatorGrain, IWorkerClusterGrain, IWorkerLiveness
 {
     private const int RecentJobsKept = 50;
-    // Made when an agent first waits: an idle worker grain holds none (its footprint counts at 10k workers).
-    private TaskCompletionSource? _assigned;
+    // The agent's long-poll(s) waiting for a job, made when an agent first waits: an idle worker grain holds none
+    // (its footprint counts at 10k workers).
+    private Waiter? _waiting;
     // Fields are few and small on purpose: an idle worker's activation is counted at 10k workers (≤ 4 KB each).
     private long _lastWriteTicks;
     private long _toldOffer = -1; // the serving memory last told to the layer map (0: not serving); -1: nothing told yet
@@ -31,6 +32,19 @@ public sealed class WorkerGrain(
     private BlobAccessRules? _blobs;
 
     private sealed record Serving(IBlockServer Server, string Version, LayerRange Layers);
+
+    /// <summary>
+    /// Long-polls waiting for the next job. An assignment that finds one waiting is handed straight to it, stored as
+    /// delivered in the same write that stores the assignment (one worker write per job instead of two on the path a
+    /// round start waits on).
+    /// </summary>
+    private sealed class Waiter
+    {
+        public readonly TaskCompletionSource<Assignment?> Handed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public int Polls;     // polls waiting on it now
+        public bool Claimed;  // an assignment is being stored as delivered to it: a poll timing out must still take it
+        public bool Taken;    // a poll has returned it (the others look again)
+    }
 
     private WorkerData Data => state.State;
     private string WorkerId => this.GetPrimaryKeyString();
@@ -234,8 +248,28 @@ public sealed class WorkerGrain(
             }
             var left = deadline - time.GetUtcNow();
             if (left <= TimeSpan.Zero) return null;
-            _assigned ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            await _assigned.Task.WaitAsync(left, time).ContinueWith(_ => { }, TaskScheduler.Current);
+            var waiter = _waiting ??= new Waiter();
+            waiter.Polls++;
+            Assignment? handed;
+            try
+            {
+                handed = await waiter.Handed.Task.WaitAsync(left, time);
+            }
+            catch (TimeoutException)
+            {
+                // An assignment claimed this wait and is being stored as delivered: it is this poll's to return.
+                handed = waiter.Claimed ? await waiter.Handed.Task : null;
+            }
+            finally
+            {
+                if (--waiter.Polls == 0 && _waiting == waiter) _waiting = null;
+            }
+            if (handed is not null && !waiter.Taken)
+            {
+                waiter.Taken = true;
+                return handed;
+            }
+            // Another poll took it, the handover's write failed (the job is then undelivered), or the wait is over: look again.
         }
     }
 
@@ -246,10 +280,27 @@ public sealed class WorkerGrain(
         var job = await GrainFactory.GetGrain<IJobGrain>(assignment.JobId).Open(assignment.ToJob(WorkerId));
         if (job.Status == JobStatus.Closed || Data.Assignments.Any(a => a.JobId == assignment.JobId)) return;
         Data.Assignments.Add(assignment);
-        await Save();
-        var signal = _assigned;
-        _assigned = null;
-        signal?.TrySetResult();
+        var waiter = _waiting is { Polls: > 0, Claimed: false } w ? w : null;
+        _waiting = null;
+        if (waiter is not null)
+        {
+            waiter.Claimed = true;
+            Data.Delivered.Add(assignment.JobId);
+        }
+        try
+        {
+            await Save();
+        }
+        catch
+        {
+            if (waiter is not null)
+            {
+                Data.Delivered.Remove(assignment.JobId); // not handed over: the next poll delivers it with its own write
+                waiter.Handed.TrySetResult(null);
+            }
+            throw;
+        }
+        waiter?.Handed.TrySetResult(assignment);
     }
 
     public async Task OnJobClosed(JobRecord job)
