@@ -1,6 +1,7 @@
 using Regatta.Grains.Aggregation;
 using Regatta.Grains.Models;
 using Regatta.Jobs;
+using Regatta.Learning.Privacy;
 using Regatta.Learning.Weights;
 using Regatta.Runs;
 
@@ -8,8 +9,9 @@ namespace Regatta.Grains.Runs;
 
 /// <summary>What aggregating a round gave: a stored candidate with its held-out evaluation, or why there is none.</summary>
 /// <param name="OptimizerHash">The server optimiser state after this candidate (FedAdam); the run keeps it only if the candidate is accepted.</param>
+/// <param name="Noised">Central DP noise was added to the aggregate: a release the run's accountant counts.</param>
 public sealed record CandidateOutcome(int Round, int Attempt, string? CandidateHash, string? Refusal,
-    double ValidationLoss = double.NaN, double ValidationAccuracy = double.NaN, string? OptimizerHash = null);
+    double ValidationLoss = double.NaN, double ValidationAccuracy = double.NaN, string? OptimizerHash = null, bool Noised = false);
 
 /// <summary>
 /// A run's data path for its rounds: reads members' updates from the blob store, checks and folds them, and turns a
@@ -52,7 +54,7 @@ public sealed class RoundCandidates(IBlobStore blobs, IModelRuntime models, bool
         if (job.Result != JobResult.Success) return (null, job.Error ?? $"job {job.Result}");
         if (job.OutputHash is null) return (null, "no update was uploaded");
         var claimed = job.Metric(MetricNames.Examples);
-        var examples = ExampleWeights.Weigh(data.Spec!.Data, claimed); // the member's claim, clamped to its partition
+        var examples = ExampleWeights.Weigh(data.Spec!, claimed); // the member's claim, clamped to its partition
         var refusal = await CheckAndFold(data, job.OutputHash, examples);
         return refusal is null
             ? (new AcceptedUpdate(job.WorkerId, job.JobId, job.OutputHash, examples, job.Metric(MetricNames.Loss), claimed), null)
@@ -72,6 +74,7 @@ public sealed class RoundCandidates(IBlobStore blobs, IModelRuntime models, bool
             return "unreadable update: " + e.Message;
         }
         var builder = await Builder(data);
+        update = Clipped(data.Spec!, update);
         var refusal = builder.Check(update, examples, data.Spec!.Aggregation.MaxUpdateNorm);
         if (refusal is not null) return refusal;
         builder.Fold(updateHash, update, examples);
@@ -91,16 +94,17 @@ public sealed class RoundCandidates(IBlobStore blobs, IModelRuntime models, bool
             builder = await Builder(data);
         }
         FedAdamState? optimizer = data.ServerOptimizerHash is { } h ? ServerOptimizerBlob.FromBytes(await blobs.ReadAllAsync(h)) : null;
-        var (candidate, refusal, newOptimizer) = await Task.Run(() => builder.Build(spec.Aggregation, optimizer));
+        var sumNoise = spec.Privacy.Dp is { Mode: DpMode.Central } dp ? dp.NoiseMultiplier * dp.ClipNorm : 0;
+        var (candidate, refusal, newOptimizer) = await Task.Run(() => builder.Build(spec.Aggregation, optimizer, sumNoise));
         _builder = null;
-        if (candidate is null) return new CandidateOutcome(round.Round, round.Attempt, null, refusal);
+        if (candidate is null) return new CandidateOutcome(round.Round, round.Attempt, null, refusal, Noised: builder.Noised);
         var evaluation = await Task.Run(() => models.Evaluate(spec, candidate));
         var (loss, accuracy) = evaluation ?? (double.NaN, double.NaN);
         if (evaluation is not null && !double.IsFinite(loss))
-            return new CandidateOutcome(round.Round, round.Attempt, null, "server validation loss is not finite");
+            return new CandidateOutcome(round.Round, round.Attempt, null, "server validation loss is not finite", Noised: builder.Noised);
         var hash = await blobs.PutAsync(candidate.ToBytes());
         var optimizerHash = newOptimizer is null ? null : await blobs.PutAsync(ServerOptimizerBlob.ToBytes(newOptimizer));
-        return new CandidateOutcome(round.Round, round.Attempt, hash, null, loss, accuracy, optimizerHash);
+        return new CandidateOutcome(round.Round, round.Attempt, hash, null, loss, accuracy, optimizerHash, builder.Noised);
     }
 
     private async Task<CandidateBuilder> Builder(RunData data)
@@ -112,8 +116,20 @@ public sealed class RoundCandidates(IBlobStore blobs, IModelRuntime models, bool
         var builder = new CandidateBuilder(round.Round, round.Attempt, data.Spec!.Aggregation, global, data.GlobalModelHash!, foldInBackground);
         // Reactivated mid-round: fold again what was accepted before, from the content-addressed blobs.
         foreach (var a in round.Accepted)
-            builder.Fold(a.UpdateHash, ModelWeights.FromBytes(await blobs.ReadAllAsync(a.UpdateHash)), a.Examples);
+            builder.Fold(a.UpdateHash, Clipped(data.Spec!, ModelWeights.FromBytes(await blobs.ReadAllAsync(a.UpdateHash))), a.Examples);
         return _builder = builder;
+    }
+
+    /// <summary>
+    /// Central DP bounds each member's influence by clipping its update to clipNorm, not by refusing it: a clipped update
+    /// moves the (equally weighted) mean by at most clipNorm / n.
+    /// </summary>
+    private static ModelWeights Clipped(RunSpec spec, ModelWeights update)
+    {
+        if (spec.Privacy.Dp is not { Mode: DpMode.Central } dp) return update;
+        var values = update.Flatten();
+        GaussianMechanism.Clip(values, dp.ClipNorm);
+        return update.WithValues(values);
     }
 
     private async Task<ModelWeights> Global(RunData data)

@@ -1,3 +1,4 @@
+using Regatta.Grains.Privacy;
 using Regatta.Jobs;
 using Regatta.Workers;
 using Regatta.Runs;
@@ -29,7 +30,7 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
     {
         if (data.Exists) throw new RegattaException("run_exists", $"run '{runId}' already exists");
         data.RunId = runId;
-        data.Spec = spec;
+        data.Spec = PrivacyBudget.Resolve(spec);
         ProtectJoinToken();
         data.Exists = true;
         data.CreatedAt = Now;
@@ -206,7 +207,7 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
     {
         if (!ExpectsTrainReport(workerId, jobId)) return false; // stale round, duplicate or unknown job: ignored
         var round = data.Current!;
-        if (accepted is not null && ExampleWeights.Note(Spec.Data, accepted) is { } note)
+        if (accepted is not null && ExampleWeights.Note(Spec, accepted) is { } note)
             AddReport(new RunReport(Now, "warning", workerId, note, "train"));
         if (accepted is not null) round.Accepted.Add(accepted);
         else round.Refused.Add(new RefusedUpdate(workerId, jobId, refusal ?? "refused"));
@@ -225,6 +226,8 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
             return null;
         // While paused nothing moves; the grain aggregates again after Resume, since the round still has no candidate.
         if (data.State != RunState.RoundWitness) return null;
+        // A noised aggregate is a release whether or not it is committed: witnesses see it, and it is stored.
+        if (outcome.Noised && Spec.Privacy.Dp is { Mode: DpMode.Central } dp) PrivacyBudget.Spend(data, dp, current.SamplingRate);
         var refusal = outcome.CandidateHash is null ? outcome.Refusal ?? "no candidate" : ValidationRefusal(outcome.ValidationLoss);
         if (refusal is not null)
         {
@@ -458,6 +461,7 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
             ValidationLoss = round.ValidationLoss,
             ValidationAccuracy = round.ValidationAccuracy,
             RefusalReasons = round.Refused.Select(r => $"{r.WorkerId}: {r.Reason}").ToList(),
+            Epsilon = Spec.Privacy.Dp is null ? double.NaN : data.Epsilon,
         };
         data.History.Add(record);
         data.GlobalModelHash = round.CandidateHash;
@@ -480,6 +484,18 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
             Deadline = Now + Spec.RoundDeadline,
             Selected = selected,
         };
+        if (Spec.Privacy.Dp is { } dp)
+        {
+            round.SamplingRate = PrivacyBudget.SamplingRate(dp, selected.Count, active.Count);
+            if (PrivacyBudget.Exhausted(data, dp, round.SamplingRate) is { } exhausted)
+            {
+                data.Current = null;
+                MoveTo(RunState.Finished, exhausted);
+                _effects.Add(new RunEnded(RunState.Finished));
+                return;
+            }
+            if (dp.Mode == DpMode.Local) PrivacyBudget.Spend(data, dp, round.SamplingRate); // each selected member will upload a noised update
+        }
         foreach (var worker in selected)
         {
             var jobId = JobId(JobKind.Train, worker, data.Round, data.Attempt);
@@ -694,6 +710,7 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
             CommittedRounds = data.History.Count,
             Checkpoints = [.. data.Checkpoints],
             KitHash = data.KitHash,
+            Epsilon = data.Spec?.Privacy.Dp is null ? double.NaN : data.Epsilon,
         };
     }
 }
