@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Numerics.Tensors;
 using System.Security.Cryptography;
+using Regatta.Learning.Weights;
 using TorchSharp;
 
 namespace Regatta.Learning.Privacy;
@@ -34,6 +35,15 @@ public static class GaussianMechanism
         if (!double.IsFinite(norm) || norm <= clipNorm) return norm;
         TensorPrimitives.Multiply(values, (float)(clipNorm / norm), values);
         return norm;
+    }
+
+    /// <summary>Local DP: a member's update clipped to <paramref name="clipNorm"/> and noised with σ = noiseMultiplier × clipNorm before it leaves the member.</summary>
+    public static ModelWeights Privatize(ModelWeights update, double clipNorm, double noiseMultiplier)
+    {
+        var values = update.Flatten();
+        Clip(values, clipNorm);
+        AddNoise(values, noiseMultiplier * clipNorm);
+        return update.WithValues(values);
     }
 
     /// <summary>Adds independent N(0, <paramref name="std"/>²) noise to every value, drawn from the OS's CSPRNG.</summary>
