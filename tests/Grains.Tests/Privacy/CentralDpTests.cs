@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using Regatta.Grains.Models;
 using Regatta.Grains.Runs;
 using Regatta.Grains.Tests.Runs;
@@ -9,14 +8,10 @@ using Regatta.Runs;
 namespace Regatta.Grains.Tests.Privacy;
 
 /// <summary>Central DP on the round's data path: clipping bounds one member's influence, and the noise on the mean has std σ·C/n.</summary>
-public sealed class CentralDpTests : IDisposable
+public sealed class CentralDpTests(CoordinatorDisk disk) : IClassFixture<CoordinatorDisk>
 {
-    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("regatta-dp-");
-    private readonly BlobStore _blobs;
-    private readonly TorchModelRuntime _models = new(Options.Create(new CoordinatorOptions()));
-
-    public CentralDpTests() => _blobs = new BlobStore(_dir.FullName);
-    public void Dispose() => _dir.Delete(recursive: true);
+    private readonly BlobStore _blobs = disk.Blobs;
+    private readonly TorchModelRuntime _models = disk.Models;
 
     private static RunSpec Spec(double clipNorm, double sigma) => RoundCandidatesTests.Spec() with
     {

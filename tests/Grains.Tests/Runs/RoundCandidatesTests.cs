@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using Regatta.Grains.Models;
 using Regatta.Grains.Runs;
 using Regatta.Jobs;
@@ -11,14 +10,10 @@ namespace Regatta.Grains.Tests.Runs;
 /// The round's data path on a real blob store and the real model runtime: updates are read, checked and folded, and
 /// the candidate is the global model plus the weighted mean of the accepted deltas, the same after a reactivation.
 /// </summary>
-public sealed class RoundCandidatesTests : IDisposable
+public sealed class RoundCandidatesTests(CoordinatorDisk disk) : IClassFixture<CoordinatorDisk>
 {
-    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("regatta-candidates-");
-    private readonly BlobStore _blobs;
-    private readonly TorchModelRuntime _models = new(Options.Create(new CoordinatorOptions()));
-
-    public RoundCandidatesTests() => _blobs = new BlobStore(_dir.FullName);
-    public void Dispose() => _dir.Delete(recursive: true);
+    private readonly BlobStore _blobs = disk.Blobs;
+    private readonly TorchModelRuntime _models = disk.Models;
 
     internal static RunSpec Spec(AggregationSpec? aggregation = null) => new()
     {

@@ -8,15 +8,22 @@ namespace Regatta.Grains.Tests.Runs;
 /// <summary>What the lifecycle decides about a candidate (held-out tolerance, optimiser state) and which jobs it replays after a crash.</summary>
 public class RunCandidateRulesTests
 {
-    [Fact]
-    public void A_candidate_whose_held_out_loss_is_worse_beyond_tolerance_is_refused_and_the_round_retried()
+    /// <summary>Round 1 committed with a held-out loss of 1.0; round 2's updates are in and it waits for its candidate.</summary>
+    private static RunHarness RoundTwoAggregated()
     {
-        var h = new RunHarness(); // loss tolerance 0.5
+        var h = new RunHarness();
         h.BeginFirstRound("w1", "w2");
         h.CommitRound(validationLoss: 1.0, validationAccuracy: 0.6);
         h.Advance(h.Spec.Cooldown);
         h.Tick();
         h.ReportAllTrain();
+        return h;
+    }
+
+    [Fact]
+    public void A_candidate_whose_held_out_loss_is_worse_beyond_tolerance_is_refused_and_the_round_retried()
+    {
+        var h = RoundTwoAggregated(); // loss tolerance 0.5
 
         var round = h.Round;
         var refusal = h.Run.CandidateReady(new CandidateOutcome(round.Round, round.Attempt, "worse", null, 1.51, 0.5, "adam-2"));
@@ -30,12 +37,7 @@ public class RunCandidateRulesTests
     [Fact]
     public void A_candidate_within_tolerance_is_witnessed_and_its_optimizer_state_kept()
     {
-        var h = new RunHarness();
-        h.BeginFirstRound("w1", "w2");
-        h.CommitRound(validationLoss: 1.0, validationAccuracy: 0.6);
-        h.Advance(h.Spec.Cooldown);
-        h.Tick();
-        h.ReportAllTrain();
+        var h = RoundTwoAggregated();
 
         var round = h.Round;
         Assert.Null(h.Run.CandidateReady(new CandidateOutcome(round.Round, round.Attempt, "fine", null, 1.49, 0.6, "adam-2")));
