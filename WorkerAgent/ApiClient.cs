@@ -184,9 +184,10 @@ public sealed class ApiClient : IDisposable
 
 // What the commands read of the API's answers; other fields are ignored. Numbers that are not finite come as null.
 
-public sealed record RunStatusDto(string RunId, RunState State, int Round, int CommittedRounds, double? Accuracy, double? Loss, List<RunMemberDto> Members);
+public sealed record RunStatusDto(string RunId, RunState State, int Round, int CommittedRounds, double? Accuracy, double? Loss, List<RunMemberDto> Members,
+    double? Epsilon = null);
 
 public sealed record RunMemberDto(string WorkerId, MemberStatus Status);
 
 public sealed record RoundStatusDto(int Round, int UpdatesAccepted, int UpdatesRefused, DateTimeOffset StartedAt, DateTimeOffset EndedAt,
-    double? TrainLoss, double? WitnessAccuracy, double? ValidationLoss, double? ValidationAccuracy);
+    double? TrainLoss, double? WitnessAccuracy, double? ValidationLoss, double? ValidationAccuracy, double? Epsilon = null);

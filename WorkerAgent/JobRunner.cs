@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Regatta.Jobs;
 using Regatta.Learning.Data;
 using Regatta.Learning.Models;
+using Regatta.Learning.Privacy;
 using Regatta.Learning.Training;
 using Regatta.Learning.Weights;
 using Regatta.Runs;
@@ -63,6 +64,8 @@ public sealed class JobRunner(AgentOptions options, ModelTransfer transfer, ILog
             return (trained, WeightsIO.Read(model));
         }, ct);
         var delta = Poison(UpdateMath.Delta(local, global));
+        if (job.Spec.Privacy.Dp is { Mode: DpMode.Local } dp) // the coordinator never sees the clean update
+            delta = GaussianMechanism.Privatize(delta, dp.ClipNorm, dp.NoiseMultiplier);
         var hash = await Stage("upload", () => transfer.UploadAsync(delta.ToBytes(), null, ct));
         logger.LogInformation("{JobId} trained {Examples} examples: loss {Loss:F4}, accuracy {Accuracy:F3}, {Rate:F0} samples/s",
             job.JobId, result.Examples, result.Loss, result.Accuracy, result.SamplesPerSecond);

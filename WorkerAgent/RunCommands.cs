@@ -99,18 +99,20 @@ public static class RunCommands
             }
             foreach (var r in rounds.Skip(printed))
                 await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                    $"[{DateTime.Now:HH:mm:ss}] round {r.Round,3}: accuracy {Nan(r.ValidationAccuracy):F3}  loss {Nan(r.ValidationLoss):F4}  train loss {Nan(r.TrainLoss):F4}  witnesses {Nan(r.WitnessAccuracy):F3}  updates {r.UpdatesAccepted}/{r.UpdatesAccepted + r.UpdatesRefused}  {(r.EndedAt - r.StartedAt).TotalSeconds:F1}s"));
+                    $"[{DateTime.Now:HH:mm:ss}] round {r.Round,3}: accuracy {Nan(r.ValidationAccuracy):F3}  loss {Nan(r.ValidationLoss):F4}  train loss {Nan(r.TrainLoss):F4}  witnesses {Nan(r.WitnessAccuracy):F3}  updates {r.UpdatesAccepted}/{r.UpdatesAccepted + r.UpdatesRefused}  {(r.EndedAt - r.StartedAt).TotalSeconds:F1}s{(r.Epsilon is { } eps ? $"  ε {eps:F3}" : "")}"));
             printed = Math.Max(printed, rounds.Count);
             if (view.State.IsTerminal())
             {
-                await output.WriteLineAsync(JsonSerializer.Serialize(new
+                var summary = new Dictionary<string, object?>
                 {
-                    run = runId,
-                    state = view.State.ToString(),
-                    rounds = view.CommittedRounds,
-                    accuracy = Round(view.Accuracy),
-                    loss = Round(view.Loss),
-                }));
+                    ["run"] = runId,
+                    ["state"] = view.State.ToString(),
+                    ["rounds"] = view.CommittedRounds,
+                    ["accuracy"] = Round(view.Accuracy),
+                    ["loss"] = Round(view.Loss),
+                };
+                if (view.Epsilon is { } spent) summary["epsilon"] = Round(spent); // differential privacy: ε spent at the spec's δ
+                await output.WriteLineAsync(JsonSerializer.Serialize(summary));
                 return view.State == RunState.Finished ? 0 : 1;
             }
             await Task.Delay(interval ?? TimeSpan.FromSeconds(1), ct);

@@ -8,8 +8,8 @@ public sealed record Series(string Name, IReadOnlyList<double?> Values)
     public bool HasData => Values.Any(v => v is not null);
 }
 
-/// <summary>The loss and accuracy lines of a run's charts, one point per committed round.</summary>
-public sealed record RoundSeries(IReadOnlyList<string> Labels, IReadOnlyList<Series> Loss, IReadOnlyList<Series> Accuracy)
+/// <summary>The loss, accuracy and (with differential privacy) ε lines of a run's charts, one point per committed round.</summary>
+public sealed record RoundSeries(IReadOnlyList<string> Labels, IReadOnlyList<Series> Loss, IReadOnlyList<Series> Accuracy, IReadOnlyList<Series> Privacy)
 {
     public bool IsEmpty => Labels.Count == 0;
 
@@ -34,6 +34,7 @@ public sealed record RoundSeries(IReadOnlyList<string> Labels, IReadOnlyList<Ser
             Line("witness accuracy", r => r.WitnessAccuracy),
             Line("validation accuracy", r => r.ValidationAccuracy),
         }.Where(s => s.HasData).ToList();
-        return new RoundSeries(labels, loss, accuracy);
+        var privacy = new[] { Line("ε spent", r => r.Epsilon) }.Where(s => s.HasData).ToList();
+        return new RoundSeries(labels, loss, accuracy, privacy);
     }
 }

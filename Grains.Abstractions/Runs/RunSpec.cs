@@ -29,6 +29,8 @@ public sealed record RunSpec
     [Id(18)] public TimeSpan Cooldown { get; init; } = TimeSpan.Zero;
     /// <summary>How long a new member has to confirm the run kit and answer the connectivity echo before it is dropped.</summary>
     [Id(19)] public TimeSpan ProvisionTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>Differential privacy of the members' updates (see docs/privacy.md).</summary>
+    [Id(20)] public PrivacySpec Privacy { get; init; } = new();
 }
 
 [GenerateSerializer, Alias("regatta.ModelSpec")]
@@ -111,4 +113,39 @@ public sealed record AggregationSpec
     [Id(7)] public double Epsilon { get; init; } = 1e-3;
     /// <summary>Updates whose L2 norm exceeds this are refused (0 = no bound).</summary>
     [Id(8)] public double MaxUpdateNorm { get; init; } = 100;
+}
+
+[GenerateSerializer, Alias("regatta.PrivacySpec")]
+public sealed record PrivacySpec
+{
+    /// <summary>Differentially private aggregation; null: none.</summary>
+    [Id(0)] public DpSpec? Dp { get; init; }
+}
+
+[GenerateSerializer, Alias("regatta.DpMode")]
+public enum DpMode
+{
+    /// <summary>The coordinator clips each update and adds Gaussian noise to their sum (members trust the coordinator).</summary>
+    Central,
+    /// <summary>Each member clips and noises its own update before upload (members trust no one).</summary>
+    Local,
+}
+
+/// <summary>
+/// The Gaussian mechanism on members' updates: each update is clipped to <see cref="ClipNorm"/> (L2) and noise of
+/// standard deviation <see cref="NoiseMultiplier"/> × <see cref="ClipNorm"/> is added (to the sum, or to each update
+/// in local mode). The run reports the ε spent at <see cref="Delta"/> after every round.
+/// </summary>
+[GenerateSerializer, Alias("regatta.DpSpec")]
+public sealed record DpSpec
+{
+    [Id(0)] public DpMode Mode { get; init; } = DpMode.Central;
+    [Id(1)] public double ClipNorm { get; init; } = 1;
+    /// <summary>σ / clipNorm. 0: solved from <see cref="TargetEpsilon"/> when the run is created.</summary>
+    [Id(2)] public double NoiseMultiplier { get; init; }
+    /// <summary>The ε the run's planned rounds should spend at <see cref="Delta"/>; the noise multiplier is solved from it.</summary>
+    [Id(3)] public double TargetEpsilon { get; init; }
+    [Id(4)] public double Delta { get; init; } = 1e-5;
+    /// <summary>The run finishes before a round that would spend more than this ε (0 = no budget).</summary>
+    [Id(5)] public double MaxEpsilon { get; init; }
 }

@@ -40,6 +40,8 @@ public sealed record RoundRecord
     [Id(12)] public double ValidationLoss { get; init; } = double.NaN;
     [Id(13)] public double ValidationAccuracy { get; init; } = double.NaN;
     [Id(14)] public List<string> RefusalReasons { get; init; } = [];
+    /// <summary>Differential privacy: the ε the run had spent when this round committed (NaN without DP).</summary>
+    [Id(15)] public double Epsilon { get; init; } = double.NaN;
 }
 
 [GenerateSerializer, Alias("regatta.RunReport")]
@@ -76,6 +78,8 @@ public sealed record RunView
     [Id(13)] public List<Checkpoint> Checkpoints { get; init; } = [];
     /// <summary>The run kit members download before their first round (content-addressed).</summary>
     [Id(14)] public string? KitHash { get; init; }
+    /// <summary>Differential privacy: the ε spent so far at the spec's δ (NaN without DP).</summary>
+    [Id(15)] public double Epsilon { get; init; } = double.NaN;
 }
 
 [GenerateSerializer, Alias("regatta.JoinResult")]

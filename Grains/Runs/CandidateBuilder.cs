@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using Regatta.Grains.Aggregation;
 using Regatta.Grains.Models;
+using Regatta.Learning.Privacy;
 using Regatta.Learning.Weights;
 using Regatta.Runs;
 
@@ -67,8 +68,13 @@ public sealed class CandidateBuilder
     public bool HasFolded(IEnumerable<AcceptedUpdate> accepted) =>
         accepted.All(a => _folded.Contains(a.UpdateHash + "/" + a.Examples)) && _folded.Count == accepted.Count();
 
+    /// <summary>True once <see cref="Build"/> has added privacy noise to an aggregate (a release the run's accountant counts).</summary>
+    public bool Noised { get; private set; }
+
     /// <summary>The candidate weights, or null with a reason when the aggregate is unusable.</summary>
-    public (ModelWeights? Candidate, string? Refusal, FedAdamState? Optimizer) Build(AggregationSpec spec, FedAdamState? optimizer)
+    /// <param name="sumNoiseStd">Central DP: the standard deviation of the Gaussian noise on the sum of the (clipped,
+    /// equally weighted) updates, σ·clipNorm; the mean gets it divided by the number of updates. 0: no noise.</param>
+    public (ModelWeights? Candidate, string? Refusal, FedAdamState? Optimizer) Build(AggregationSpec spec, FedAdamState? optimizer, double sumNoiseStd = 0)
     {
         _folding.GetAwaiter().GetResult();
         FoldQueued();
@@ -76,7 +82,13 @@ public sealed class CandidateBuilder
         if (_aggregator.Count == 0) return (null, "no accepted updates", optimizer);
         var needed = RoundAggregator.MinimumUpdates(spec);
         if (_aggregator.Count < needed) return (null, $"{spec.Strategy} needs at least {needed} updates, got {_aggregator.Count}", optimizer);
+        var updates = _aggregator.Count;
         var result = _aggregator.Finish();
+        if (sumNoiseStd > 0)
+        {
+            GaussianMechanism.AddNoise(result.Delta, sumNoiseStd / updates);
+            Noised = true;
+        }
         var values = Global.Flatten();
         if (spec.Strategy == AggregationStrategy.FedAdam)
         {

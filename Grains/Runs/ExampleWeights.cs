@@ -29,9 +29,18 @@ public static class ExampleWeights
         return PartitionCap(data) is { } cap ? Math.Min(claimed, cap) : 1;
     }
 
-    /// <summary>For the run's reports: why an accepted update weighs less than it claimed; null when it weighs what it claimed.</summary>
-    public static string? Note(DataSpec data, AcceptedUpdate update)
+    /// <summary>
+    /// The weight of an update in a run: under differential privacy every update weighs 1, since the noise is
+    /// calibrated to one member's clipped update moving the mean by at most clipNorm / n.
+    /// </summary>
+    public static double Weigh(RunSpec spec, double claimed) =>
+        spec.Privacy.Dp is not null && double.IsFinite(claimed) && claimed > 0 ? 1 : Weigh(spec.Data, claimed);
+
+    /// <summary>For the run's reports: why an accepted update weighs less than it claimed; null when it weighs what it claimed (or all weigh 1 under DP).</summary>
+    public static string? Note(RunSpec spec, AcceptedUpdate update)
     {
+        if (spec.Privacy.Dp is not null) return null;
+        var data = spec.Data;
         if (!double.IsFinite(update.ClaimedExamples) || update.ClaimedExamples <= update.Examples) return null;
         var claimed = update.ClaimedExamples.ToString("G6", CultureInfo.InvariantCulture);
         var weight = update.Examples.ToString("G6", CultureInfo.InvariantCulture);

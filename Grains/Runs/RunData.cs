@@ -44,6 +44,12 @@ public sealed class RunData
     [Id(25)] public string? JoinTokenHash { get; set; }
     /// <summary>The model the run kit names: a member's provisioning downloads it, so its assignment names it too.</summary>
     [Id(26)] public string? InitialModelHash { get; set; }
+    /// <summary>Differential privacy: the RDP spent so far at each of <see cref="Regatta.Grains.Privacy.RdpAccountant.Orders"/> (never rolled back).</summary>
+    [Id(27)] public double[]? PrivacyRdp { get; set; }
+    /// <summary>The ε those releases spend at the spec's δ.</summary>
+    [Id(28)] public double Epsilon { get; set; }
+    /// <summary>Releases counted: noised aggregates (central) or round attempts (local).</summary>
+    [Id(29)] public int PrivacyReleases { get; set; }
 }
 
 /// <summary>A member's way to its first round: kit confirmed, connectivity echo answered, both by a deadline.</summary>
@@ -82,6 +88,8 @@ public sealed class RoundProgress
     [Id(14)] public double ValidationAccuracy { get; set; } = double.NaN;
     /// <summary>Train jobs closed for reasons other than a report (dropped member, failure).</summary>
     [Id(15)] public HashSet<string> Abandoned { get; set; } = [];
+    /// <summary>Selected over ready members when the round began: the sampling rate its privacy release counts with.</summary>
+    [Id(16)] public double SamplingRate { get; set; } = 1;
 
     public bool HasReported(string workerId) =>
         Accepted.Any(a => a.WorkerId == workerId) || Refused.Any(r => r.WorkerId == workerId) || Abandoned.Contains(workerId);

@@ -1,9 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Regatta.Grains.Aggregation;
 using Regatta.Grains.Models;
 using Regatta.Jobs;
-using Regatta.Learning.Weights;
 using Regatta.Runs;
 using Regatta.Workers;
 
@@ -25,8 +23,7 @@ public sealed class RunGrain(
     private RunLifecycle _machine = null!;
     private IGrainTimer? _timer;
     private GrainReferences<IWorkerClusterGrain>? _workers;
-    private CandidateBuilder? _candidate;
-    private (string Hash, ModelWeights Weights)? _global;
+    private readonly RoundCandidates _candidates = new(blobs, models);
 
     private RunData Data => state.State;
     private string RunId => this.GetPrimaryKeyString();
@@ -50,7 +47,7 @@ public sealed class RunGrain(
         if (errors.Count == 0) errors.AddRange(models.Validate(spec));
         if (errors.Count > 0) throw new RunSpecException(errors);
         await Change(m => m.Create(RunId, spec));
-        await GrainFactory.GetGrain<IRunRegistryGrain>(0).Add(Summary());
+        await GrainFactory.GetGrain<IRunRegistryGrain>(0).Add(_machine.ToSummary());
         Telemetry.RegattaMetrics.RunCreated();
         logger.LogInformation("Run {RunId} created: {Model} on {Data}, {Rounds} rounds", RunId, spec.Model.Name, spec.Data.Source, spec.Rounds);
         return _machine.ToView();
@@ -59,22 +56,7 @@ public sealed class RunGrain(
     public async Task<RunView> Start()
     {
         if (Data.Exists && Data.State == RunState.Created && Data.GlobalModelHash is null)
-        {
-            // The initial model is content-addressed like every later version, so members fetch it the same way.
-            var spec = Data.Spec!; // grain state may not be touched off the grain's scheduler
-            var initial = await Task.Run(() => models.InitialWeights(spec));
-            Data.GlobalModelHash = Data.InitialModelHash = await blobs.PutAsync(initial.ToBytes());
-            Data.KitHash = await blobs.PutAsync(new RunKit
-            {
-                RunId = RunId,
-                SpecYaml = RunSpecYaml.Write(spec),
-                Model = spec.Model,
-                InitialModelHash = Data.GlobalModelHash,
-                Data = spec.Data,
-                MinAgentVersion = RunKit.CurrentMinAgentVersion,
-                CreatedAt = time.GetUtcNow(),
-            }.ToBytes());
-        }
+            await _candidates.PublishInitial(Data, time.GetUtcNow());
         await Change(m => m.Start());
         await this.RegisterOrUpdateReminder(ReminderName, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
         StartTicking();
@@ -102,7 +84,7 @@ public sealed class RunGrain(
     public async Task<RunView> Restore()
     {
         await Change(m => m.Restore());
-        _candidate = null;
+        _candidates.Reset();
         await this.RegisterOrUpdateReminder(ReminderName, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
         StartTicking();
         return _machine.ToView();
@@ -112,25 +94,9 @@ public sealed class RunGrain(
     {
         Ids.Require(workerId, "workerId");
         if (!Data.Exists) throw new RegattaException("unknown_run", $"run '{RunId}' does not exist");
-        var worker = GrainFactory.GetGrain<IWorkerOperatorGrain>(workerId);
-        var view = await worker.GetView();
-        var autoApproved = false;
-        switch (view.Approval)
-        {
-            case ApprovalStatus.Unregistered:
-                throw new RegattaException("unknown_worker", $"worker '{workerId}' is not registered");
-            case ApprovalStatus.Rejected:
-                throw new RegattaException("rejected", $"worker '{workerId}' was rejected and cannot join");
-            // The run's token admits the worker to this run only: it stays pending for everything else.
-            case ApprovalStatus.Pending when _machine.IsJoinToken(joinToken):
-                autoApproved = true;
-                logger.LogInformation("Run {RunId}: pending worker {WorkerId} admitted by the run's join token", RunId, workerId);
-                break;
-            case ApprovalStatus.Pending:
-                throw new RegattaException("not_approved", joinToken is null
-                    ? $"worker '{workerId}' is pending approval; an operator must approve it or it must present the run's join token"
-                    : $"worker '{workerId}' is pending approval and the join token it presented does not match run '{RunId}'");
-        }
+        var view = await GrainFactory.GetGrain<IWorkerOperatorGrain>(workerId).GetView();
+        var autoApproved = _machine.Admits(workerId, view.Approval, joinToken);
+        if (autoApproved) logger.LogInformation("Run {RunId}: pending worker {WorkerId} admitted by the run's join token", RunId, workerId);
         MemberStatus status = default;
         await Change(m => status = m.Join(workerId));
         return new JoinResult(RunId, status, autoApproved);
@@ -176,7 +142,7 @@ public sealed class RunGrain(
             case JobKind.Witness:
                 var hash = job.OutputHash;
                 await Change(m => m.WitnessReported(job.WorkerId, job.JobId, job.Result == JobResult.Success, hash,
-                    Metric(job, MetricNames.Loss), Metric(job, MetricNames.Accuracy), Metric(job, "baseLoss"), job.Error));
+                    job.Metric(MetricNames.Loss), job.Metric(MetricNames.Accuracy), job.Metric("baseLoss"), job.Error));
                 break;
         }
     }
@@ -186,17 +152,7 @@ public sealed class RunGrain(
     private async Task OnTrainClosed(JobRecord job)
     {
         if (!_machine.ExpectsTrainReport(job.WorkerId, job.JobId)) return;
-        AcceptedUpdate? accepted = null;
-        string? refusal;
-        if (job.Result != JobResult.Success) refusal = job.Error ?? $"job {job.Result}";
-        else if (job.OutputHash is null) refusal = "no update was uploaded";
-        else
-        {
-            var claimed = Metric(job, MetricNames.Examples);
-            var examples = ExampleWeights.Weigh(Data.Spec!.Data, claimed); // the member's claim, clamped to its partition
-            refusal = await CheckAndFold(job.OutputHash, examples);
-            if (refusal is null) accepted = new AcceptedUpdate(job.WorkerId, job.JobId, job.OutputHash, examples, Metric(job, MetricNames.Loss), claimed);
-        }
+        var (accepted, refusal) = await _candidates.Receive(Data, job);
         if (refusal is not null)
         {
             logger.LogWarning("Run {RunId}: update from {WorkerId} refused: {Reason}", RunId, job.WorkerId, refusal);
@@ -206,75 +162,13 @@ public sealed class RunGrain(
         await Change(m => m.TrainReported(job.WorkerId, job.JobId, accepted, refusal));
     }
 
-    private async Task<string?> CheckAndFold(string updateHash, double examples)
-    {
-        ModelWeights update;
-        try
-        {
-            update = ModelWeights.FromBytes(await blobs.ReadAllAsync(updateHash));
-        }
-        catch (Exception e) when (e is InvalidDataException or RegattaException or ArgumentException)
-        {
-            return "unreadable update: " + e.Message;
-        }
-        var builder = await Builder();
-        var refusal = builder.Check(update, examples, Data.Spec!.Aggregation.MaxUpdateNorm);
-        if (refusal is null) builder.Fold(updateHash, update, examples);
-        if (refusal is null) Telemetry.RegattaMetrics.UpdateAggregated(update.ParameterCount);
-        return refusal;
-    }
-
-    private async Task<CandidateBuilder> Builder()
-    {
-        var round = Data.Current!;
-        if (_candidate is { } c && c.Round == round.Round && c.Attempt == round.Attempt && c.GlobalHash == Data.GlobalModelHash)
-            return c;
-        var global = await Global();
-        _candidate = new CandidateBuilder(round.Round, round.Attempt, Data.Spec!.Aggregation, global, Data.GlobalModelHash!);
-        // Reactivated mid-round: fold again what was accepted before, from the content-addressed blobs.
-        foreach (var a in round.Accepted)
-            _candidate.Fold(a.UpdateHash, ModelWeights.FromBytes(await blobs.ReadAllAsync(a.UpdateHash)), a.Examples);
-        return _candidate;
-    }
-
     private async Task BuildCandidate(int roundNumber, int attempt)
     {
-        var round = Data.Current;
-        if (round is null || round.Round != roundNumber || round.Attempt != attempt || round.CandidateHash is not null) return;
-        var spec = Data.Spec!;
-        var builder = await Builder();
-        if (!builder.HasFolded(round.Accepted)) { _candidate = null; builder = await Builder(); }
-        FedAdamState? optimizer = Data.ServerOptimizerHash is { } h ? ServerOptimizerBlob.FromBytes(await blobs.ReadAllAsync(h)) : null;
-        var (candidate, refusal, newOptimizer) = await Task.Run(() => builder.Build(spec.Aggregation, optimizer));
-        _candidate = null;
-        string? hash = null;
-        double loss = double.NaN, accuracy = double.NaN;
-        if (candidate is not null)
-        {
-            hash = await blobs.PutAsync(candidate.ToBytes());
-            if (await Task.Run(() => models.Evaluate(spec, candidate)) is { } eval)
-            {
-                (loss, accuracy) = eval;
-                var previous = Data.History.LastOrDefault()?.ValidationLoss ?? double.NaN;
-                if (!double.IsFinite(loss))
-                    refusal = "server validation loss is not finite";
-                else if (double.IsFinite(previous) && loss > previous * (1 + spec.Witnesses.LossTolerance) + 1e-9)
-                    refusal = $"server validation loss {loss:F4} is worse than the committed {previous:F4} beyond tolerance";
-            }
-            if (refusal is null && newOptimizer is not null)
-                Data.ServerOptimizerHash = await blobs.PutAsync(ServerOptimizerBlob.ToBytes(newOptimizer));
-        }
+        if (Data.Current is not { } round || round.Round != roundNumber || round.Attempt != attempt || round.CandidateHash is not null) return;
+        var outcome = await _candidates.Build(Data);
+        string? refusal = null;
+        await Change(m => refusal = m.CandidateReady(outcome));
         if (refusal is not null) logger.LogWarning("Run {RunId} round {Round}: candidate refused: {Reason}", RunId, roundNumber, refusal);
-        await Change(m => m.CandidateReady(roundNumber, attempt, refusal is null ? hash : null, refusal, loss, accuracy));
-    }
-
-    private async Task<ModelWeights> Global()
-    {
-        var hash = Data.GlobalModelHash ?? throw new RegattaException("no_model", $"run '{RunId}' has no global model");
-        if (_global is { } g && g.Hash == hash) return g.Weights;
-        var weights = ModelWeights.FromBytes(await blobs.ReadAllAsync(hash));
-        _global = (hash, weights);
-        return weights;
     }
 
     /// <summary>Runs a change, persists it, then carries out its effects. A refused change leaves the stored state as it was.</summary>
@@ -310,7 +204,7 @@ public sealed class RunGrain(
     private async Task Execute(List<RunEffect> effects)
     {
         // The run list's summary goes first, so it is not queued behind a round's N assignments.
-        var summary = effects.Count > 0 ? GrainFactory.GetGrain<IRunRegistryGrain>(0).Update(Summary()) : Task.CompletedTask;
+        var summary = effects.Count > 0 ? GrainFactory.GetGrain<IRunRegistryGrain>(0).Update(_machine.ToSummary()) : Task.CompletedTask;
         // A round opens or closes one job per member: those messages go out together, not one after another.
         var jobCalls = new List<Task>();
         foreach (var effect in effects)
@@ -375,21 +269,10 @@ public sealed class RunGrain(
 
     private IWorkerClusterGrain Worker(string workerId) => (_workers ??= new(GrainFactory)).Get(workerId);
 
-    /// <summary>After a crash between persisting and acting, the current round's jobs are opened again (idempotently).</summary>
+    /// <summary>After a crash between persisting and acting, the run's open jobs are opened again (idempotently).</summary>
     private async Task ReplayOpenJobs()
     {
-        foreach (var (worker, r) in Data.Readiness.Where(r => Data.Members[r.Key].Status == MemberStatus.Active))
-            foreach (var job in _machine.ReadinessJobs(worker, r))
-                await OpenJob(job);
-        if (Data.Current is not { } round) return;
-        var reported = round.Reported();
-        foreach (var (worker, job) in round.TrainJobs.Where(j => !reported.Contains(j.Key)))
-            await OpenJob(new OpenJob(job, JobKind.Train, worker, round.Round, round.Attempt, Data.GlobalModelHash ?? "", null,
-                Data.Members[worker].Partition, round.Deadline));
-        if (round.CandidateHash is { } candidate)
-            foreach (var (worker, job) in round.WitnessJobs.Where(j => round.Attestations.All(a => a.WorkerId != j.Key)))
-                await OpenJob(new OpenJob(job, JobKind.Witness, worker, round.Round, round.Attempt, candidate, Data.GlobalModelHash,
-                    Data.Members[worker].Partition, round.WitnessDeadline));
+        foreach (var job in _machine.ReplayOpenJobs()) await OpenJob(job);
     }
 
     private void StartTicking()
@@ -402,13 +285,4 @@ public sealed class RunGrain(
         });
     }
 
-    private RunSummary Summary()
-    {
-        var best = Data.History.Select(r => double.IsFinite(r.ValidationAccuracy) ? r.ValidationAccuracy : r.WitnessAccuracy)
-            .Where(double.IsFinite).DefaultIfEmpty(double.NaN).Max();
-        return new RunSummary(RunId, Data.Spec?.Name ?? RunId, Data.State, Data.Round,
-            Data.Members.Values.Count(m => m.Status == MemberStatus.Active), best, Data.CreatedAt);
-    }
-
-    private static double Metric(JobRecord job, string name) => job.Metrics.TryGetValue(name, out var v) ? v : double.NaN;
 }

@@ -1,4 +1,6 @@
+using Regatta.Grains.Privacy;
 using Regatta.Jobs;
+using Regatta.Workers;
 using Regatta.Runs;
 
 namespace Regatta.Grains.Runs;
@@ -28,7 +30,7 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
     {
         if (data.Exists) throw new RegattaException("run_exists", $"run '{runId}' already exists");
         data.RunId = runId;
-        data.Spec = spec;
+        data.Spec = PrivacyBudget.Resolve(spec);
         ProtectJoinToken();
         data.Exists = true;
         data.CreatedAt = Now;
@@ -110,6 +112,25 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
     /// <summary>Whether <paramref name="presented"/> is this run's join token (constant-time; false when the run has none).</summary>
     public bool IsJoinToken(string? presented) => JoinTokens.Matches(data.JoinTokenHash, presented);
 
+    /// <summary>
+    /// Whether a worker of this approval may join; true when it is pending and admitted by the run's join token (to this
+    /// run only: it stays pending for everything else). Throws with the reason when it may not join.
+    /// </summary>
+    public bool Admits(string workerId, ApprovalStatus approval, string? joinToken)
+    {
+        RequireExists();
+        return approval switch
+        {
+            ApprovalStatus.Unregistered => throw new RegattaException("unknown_worker", $"worker '{workerId}' is not registered"),
+            ApprovalStatus.Rejected => throw new RegattaException("rejected", $"worker '{workerId}' was rejected and cannot join"),
+            ApprovalStatus.Pending when IsJoinToken(joinToken) => true,
+            ApprovalStatus.Pending => throw new RegattaException("not_approved", joinToken is null
+                ? $"worker '{workerId}' is pending approval; an operator must approve it or it must present the run's join token"
+                : $"worker '{workerId}' is pending approval and the join token it presented does not match run '{data.RunId}'"),
+            _ => false,
+        };
+    }
+
     /// <summary>A worker asks to join; it becomes a member at the next tick.</summary>
     public MemberStatus Join(string workerId)
     {
@@ -186,7 +207,7 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
     {
         if (!ExpectsTrainReport(workerId, jobId)) return false; // stale round, duplicate or unknown job: ignored
         var round = data.Current!;
-        if (accepted is not null && ExampleWeights.Note(Spec.Data, accepted) is { } note)
+        if (accepted is not null && ExampleWeights.Note(Spec, accepted) is { } note)
             AddReport(new RunReport(Now, "warning", workerId, note, "train"));
         if (accepted is not null) round.Accepted.Add(accepted);
         else round.Refused.Add(new RefusedUpdate(workerId, jobId, refusal ?? "refused"));
@@ -194,21 +215,32 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
         return true;
     }
 
-    /// <summary>The grain aggregated the accepted updates into a candidate (or found it unusable).</summary>
-    public void CandidateReady(int round, int attempt, string? candidateHash, string? refusal, double validationLoss = double.NaN, double validationAccuracy = double.NaN)
+    /// <summary>
+    /// The grain aggregated the accepted updates into a candidate (or found it unusable). A candidate whose held-out loss
+    /// is worse than the last committed round's beyond the witnesses' tolerance is refused here. Returns why the
+    /// candidate was refused, or null.
+    /// </summary>
+    public string? CandidateReady(CandidateOutcome outcome)
     {
-        if (data.Current is not { } current || current.Round != round || current.Attempt != attempt || current.CandidateHash is not null)
-            return;
+        if (data.Current is not { } current || current.Round != outcome.Round || current.Attempt != outcome.Attempt || current.CandidateHash is not null)
+            return null;
         // While paused nothing moves; the grain aggregates again after Resume, since the round still has no candidate.
-        if (data.State != RunState.RoundWitness) return;
-        if (candidateHash is null)
+        if (data.State != RunState.RoundWitness) return null;
+        // A noised aggregate is a release whether or not it is committed: witnesses see it, and it is stored.
+        if (outcome.Noised && Spec.Privacy.Dp is { Mode: DpMode.Central } dp) PrivacyBudget.Spend(data, dp, current.SamplingRate);
+        var refusal = outcome.CandidateHash is null ? outcome.Refusal ?? "no candidate" : ValidationRefusal(outcome.ValidationLoss);
+        if (refusal is not null)
         {
             RetryRound($"candidate refused: {refusal}");
-            return;
+            return refusal;
         }
+        if (outcome.OptimizerHash is not null) data.ServerOptimizerHash = outcome.OptimizerHash;
+        var round = outcome.Round;
+        var attempt = outcome.Attempt;
+        var candidateHash = outcome.CandidateHash!;
         current.CandidateHash = candidateHash;
-        current.ValidationLoss = validationLoss;
-        current.ValidationAccuracy = validationAccuracy;
+        current.ValidationLoss = outcome.ValidationLoss;
+        current.ValidationAccuracy = outcome.ValidationAccuracy;
         current.WitnessDeadline = Now + Spec.WitnessDeadline;
         var active = ReadyMembers();
         current.Witnesses = Selection.SelectWitnesses(active, current.Selected, Spec.Witnesses.Count, Spec.Seed, round, attempt);
@@ -220,7 +252,25 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
                 data.Members[witness].Partition, current.WitnessDeadline));
         }
         Advance();
+        return null;
     }
+
+    public string? CandidateReady(int round, int attempt, string? candidateHash, string? refusal, double validationLoss = double.NaN, double validationAccuracy = double.NaN) =>
+        CandidateReady(new CandidateOutcome(round, attempt, candidateHash, refusal, validationLoss, validationAccuracy));
+
+    /// <summary>The coordinator's held-out check of a candidate against the last committed round; null when it passes.</summary>
+    private string? ValidationRefusal(double loss)
+    {
+        var previous = data.History.LastOrDefault()?.ValidationLoss ?? double.NaN;
+        if (!double.IsFinite(loss)) return null; // no held-out set (RoundCandidates refuses a non-finite evaluation)
+        return WorseBeyondTolerance(loss, previous)
+            ? $"server validation loss {loss:F4} is worse than the committed {previous:F4} beyond tolerance"
+            : null;
+    }
+
+    /// <summary>The one rule for "this candidate's loss is too much worse than the reference" (witnesses and coordinator alike).</summary>
+    private bool WorseBeyondTolerance(double loss, double reference) =>
+        double.IsFinite(reference) && loss > reference * (1 + Spec.Witnesses.LossTolerance) + 1e-9;
 
     /// <summary>A witness attested (or failed to).</summary>
     public bool WitnessReported(string workerId, string jobId, bool succeeded, string? modelHash, double loss, double accuracy, double baseLoss, string? error)
@@ -232,7 +282,7 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
         if (!succeeded) reason = error ?? "witness job failed";
         else if (modelHash != round.CandidateHash) reason = $"attested model {modelHash} is not the candidate {round.CandidateHash}";
         else if (!double.IsFinite(loss)) reason = "candidate loss is not finite";
-        else if (double.IsFinite(baseLoss) && loss > baseLoss * (1 + Spec.Witnesses.LossTolerance) + 1e-9)
+        else if (WorseBeyondTolerance(loss, baseLoss))
             reason = $"candidate loss {loss:F4} is worse than the current model's {baseLoss:F4} beyond tolerance {Spec.Witnesses.LossTolerance}";
         round.Attestations.Add(new Attestation(workerId, jobId, modelHash ?? "", loss, accuracy, baseLoss, reason is null, reason));
         Advance();
@@ -411,6 +461,7 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
             ValidationLoss = round.ValidationLoss,
             ValidationAccuracy = round.ValidationAccuracy,
             RefusalReasons = round.Refused.Select(r => $"{r.WorkerId}: {r.Reason}").ToList(),
+            Epsilon = Spec.Privacy.Dp is null ? double.NaN : data.Epsilon,
         };
         data.History.Add(record);
         data.GlobalModelHash = round.CandidateHash;
@@ -433,6 +484,18 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
             Deadline = Now + Spec.RoundDeadline,
             Selected = selected,
         };
+        if (Spec.Privacy.Dp is { } dp)
+        {
+            round.SamplingRate = PrivacyBudget.SamplingRate(dp, selected.Count, active.Count);
+            if (PrivacyBudget.Exhausted(data, dp, round.SamplingRate) is { } exhausted)
+            {
+                data.Current = null;
+                MoveTo(RunState.Finished, exhausted);
+                _effects.Add(new RunEnded(RunState.Finished));
+                return;
+            }
+            if (dp.Mode == DpMode.Local) PrivacyBudget.Spend(data, dp, round.SamplingRate); // each selected member will upload a noised update
+        }
         foreach (var worker in selected)
         {
             var jobId = JobId(JobKind.Train, worker, data.Round, data.Attempt);
@@ -533,6 +596,27 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
             yield return new OpenJob(readiness.EchoJob, JobKind.Echo, worker, data.Round, 0, data.KitHash!, null, partition, readiness.Deadline);
     }
 
+    /// <summary>
+    /// Every job the run has asked for and not yet heard back from: what the grain opens again after a crash between
+    /// persisting and acting (job ids are deterministic and opening is idempotent, so a job that did open is untouched).
+    /// </summary>
+    public List<OpenJob> ReplayOpenJobs()
+    {
+        var jobs = new List<OpenJob>();
+        foreach (var (worker, r) in data.Readiness.Where(r => IsActive(r.Key)))
+            jobs.AddRange(ReadinessJobs(worker, r));
+        if (data.Current is not { } round) return jobs;
+        var reported = round.Reported();
+        foreach (var (worker, job) in round.TrainJobs.Where(j => !reported.Contains(j.Key)))
+            jobs.Add(new OpenJob(job, JobKind.Train, worker, round.Round, round.Attempt, data.GlobalModelHash ?? "", null,
+                data.Members[worker].Partition, round.Deadline));
+        if (round.CandidateHash is { } candidate)
+            foreach (var (worker, job) in round.WitnessJobs.Where(j => round.Attestations.All(a => a.WorkerId != j.Key)))
+                jobs.Add(new OpenJob(job, JobKind.Witness, worker, round.Round, round.Attempt, candidate, data.GlobalModelHash,
+                    data.Members[worker].Partition, round.WitnessDeadline));
+        return jobs;
+    }
+
     private bool DropUnreadyPastDeadline()
     {
         if (data.State is RunState.Paused || data.State.IsTerminal()) return false;
@@ -598,6 +682,14 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
             throw new RegattaException("invalid_state", $"cannot {action} run '{data.RunId}': it is {data.State}");
     }
 
+    /// <summary>The run's line in the run list.</summary>
+    public RunSummary ToSummary()
+    {
+        var best = data.History.Select(BestAccuracy).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Max();
+        return new RunSummary(data.RunId, data.Spec?.Name ?? data.RunId, data.State, data.Round,
+            ActiveCount(), best, data.CreatedAt);
+    }
+
     public RunView ToView()
     {
         var last = data.History.LastOrDefault();
@@ -618,6 +710,7 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
             CommittedRounds = data.History.Count,
             Checkpoints = [.. data.Checkpoints],
             KitHash = data.KitHash,
+            Epsilon = data.Spec?.Privacy.Dp is null ? double.NaN : data.Epsilon,
         };
     }
 }

@@ -1,3 +1,4 @@
+using Regatta.Grains.Privacy;
 using Regatta.Learning.Data;
 using Regatta.Learning.Models;
 using Regatta.Runs;
@@ -16,7 +17,7 @@ public static class RunSpecValidator
         var sections = new (object? Value, string Path)[]
         {
             (spec.Model, "model"), (spec.Data, "data"), (spec.Training, "training"), (spec.Selection, "selection"),
-            (spec.Witnesses, "witnesses"), (spec.Aggregation, "aggregation"),
+            (spec.Witnesses, "witnesses"), (spec.Aggregation, "aggregation"), (spec.Privacy, "privacy"),
         };
         foreach (var (value, path) in sections)
             if (value is null) errors.Add($"{path}: must be given");
@@ -87,9 +88,45 @@ public static class RunSpecValidator
         Check(d.ValidationSamples is >= 0 and <= 10_000_000, "data.validationSamples", "must be in [0, 10000000]");
         Check(!string.IsNullOrWhiteSpace(d.Source), "data.source", "must be given");
         Check(!string.IsNullOrWhiteSpace(spec.Model.Name), "model.name", "must be given");
+        if (spec.Privacy.Dp is { } dp) CheckDp(spec, dp, errors);
         if (errors.Count == 0) CheckSize(spec, limits, errors);
         if (errors.Count == 0) errors.AddRange(DataFiles.Check(d, limits.DataRootPath));
         return errors;
+    }
+
+    /// <summary>privacy.dp: the Gaussian mechanism's parameters, and the aggregation it is calibrated for.</summary>
+    private static void CheckDp(RunSpec spec, DpSpec dp, List<string> errors)
+    {
+        void Check(bool ok, string path, string message)
+        {
+            if (!ok) errors.Add($"privacy.dp.{path}: {message}");
+        }
+        var before = errors.Count;
+        Check(Enum.IsDefined(dp.Mode), "mode", "must be central or local");
+        Check(dp.ClipNorm > 0 && double.IsFinite(dp.ClipNorm), "clipNorm", "must be a finite number > 0");
+        Check(dp.NoiseMultiplier is >= 0 and <= 1000, "noiseMultiplier", "must be in [0, 1000] (0 = solve it from targetEpsilon)");
+        Check(dp.TargetEpsilon >= 0 && double.IsFinite(dp.TargetEpsilon), "targetEpsilon", "must be a finite number ≥ 0");
+        Check(dp.NoiseMultiplier != 0 || dp.TargetEpsilon > 0, "noiseMultiplier", "give noiseMultiplier > 0, or targetEpsilon to solve it from");
+        Check(!(dp.NoiseMultiplier > 0 && dp.TargetEpsilon > 0), "targetEpsilon", "give either noiseMultiplier or targetEpsilon, not both");
+        Check(dp.Delta is > 0 and < 1, "delta", "must be in (0, 1); below 1 / (number of members) to mean anything");
+        Check(dp.MaxEpsilon >= 0 && double.IsFinite(dp.MaxEpsilon), "maxEpsilon", "must be a finite number ≥ 0 (0 = no budget)");
+        Check(PrivacyBudget.IsMean(spec.Aggregation.Strategy), "mode",
+            $"aggregation.strategy {spec.Aggregation.Strategy} cannot be combined with differential privacy: the noise is calibrated to one clipped update moving a mean by clipNorm / n, which holds for fedAvg, fedProx and fedAdam only");
+        if (dp.Mode == DpMode.Local)
+            Check(spec.Aggregation.MaxUpdateNorm == 0, "mode",
+                "local mode needs aggregation.maxUpdateNorm: 0 (a noised update's norm is about noiseMultiplier · clipNorm · √parameters, far above any bound for the clean one)");
+        else
+            Check(spec.Aggregation.MaxUpdateNorm == 0 || spec.Aggregation.MaxUpdateNorm >= dp.ClipNorm, "clipNorm",
+                $"must not exceed aggregation.maxUpdateNorm ({spec.Aggregation.MaxUpdateNorm}): clipped updates would be refused");
+        if (errors.Count > before) return;
+        if (dp.TargetEpsilon > 0 && PrivacyBudget.Solve(spec) is null)
+            Check(false, "targetEpsilon", $"no noise multiplier up to 1000 keeps {spec.Rounds} rounds at sampling rate {PrivacyBudget.PlannedSamplingRate(spec):0.###} within ε = {dp.TargetEpsilon} at δ = {dp.Delta}");
+        var sigma = dp.NoiseMultiplier > 0 ? dp.NoiseMultiplier : PrivacyBudget.Solve(spec);
+        if (dp.MaxEpsilon > 0 && sigma is { } s)
+        {
+            var first = RdpAccountant.Epsilon(RdpAccountant.Step(PrivacyBudget.PlannedSamplingRate(spec), s), dp.Delta);
+            Check(first <= dp.MaxEpsilon, "maxEpsilon", $"one round already spends ε = {first:0.###} (noise multiplier {s:0.###}); raise maxEpsilon or the noise");
+        }
     }
 
     /// <summary>The caps on what a spec makes the silo and every member allocate: model parameters and samples × features.</summary>

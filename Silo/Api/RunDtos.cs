@@ -8,11 +8,11 @@ namespace Regatta.Silo.Api;
 public sealed record RunDto(
     string RunId, string Name, RunState State, RunState? PausedFrom, int Round, int Attempt, int CommittedRounds,
     double? Accuracy, double? Loss, string? GlobalModelHash, string? KitHash, string? FailureReason, DateTimeOffset CreatedAt,
-    List<RunMember> Members, List<Checkpoint> Checkpoints, RunSpec Spec, List<RunTransition> Timeline)
+    List<RunMember> Members, List<Checkpoint> Checkpoints, RunSpec Spec, List<RunTransition> Timeline, double? Epsilon)
 {
     public static RunDto Of(RunView v, List<RunTransition> timeline) => new(v.RunId, v.Spec.Name, v.State, v.PausedFrom, v.Round,
         v.Attempt, v.CommittedRounds, Finite.Or(v.Accuracy), Finite.Or(v.Loss), v.GlobalModelHash, v.KitHash, v.FailureReason, v.CreatedAt,
-        v.Members, v.Checkpoints, v.Spec, timeline);
+        v.Members, v.Checkpoints, v.Spec, timeline, Finite.Or(v.Epsilon));
 }
 
 public sealed record RunSummaryDto(string RunId, string Name, RunState State, int Round, int Members, double? BestAccuracy, DateTimeOffset CreatedAt)
@@ -23,24 +23,24 @@ public sealed record RunSummaryDto(string RunId, string Name, RunState State, in
 public sealed record RoundDto(
     int Round, int Attempts, List<string> Selected, List<string> Witnesses, int UpdatesAccepted, int UpdatesRefused,
     DateTimeOffset StartedAt, DateTimeOffset EndedAt, string? ModelHash, double? TrainLoss, double? WitnessLoss,
-    double? WitnessAccuracy, double? ValidationLoss, double? ValidationAccuracy, List<string> RefusalReasons)
+    double? WitnessAccuracy, double? ValidationLoss, double? ValidationAccuracy, List<string> RefusalReasons, double? Epsilon)
 {
     public static RoundDto Of(RoundRecord r) => new(r.Round, r.Attempts, r.Selected, r.Witnesses, r.UpdatesAccepted, r.UpdatesRefused,
         r.StartedAt, r.EndedAt, r.ModelHash, Finite.Or(r.TrainLoss), Finite.Or(r.WitnessLoss), Finite.Or(r.WitnessAccuracy),
-        Finite.Or(r.ValidationLoss), Finite.Or(r.ValidationAccuracy), r.RefusalReasons);
+        Finite.Or(r.ValidationLoss), Finite.Or(r.ValidationAccuracy), r.RefusalReasons, Finite.Or(r.Epsilon));
 }
 
 /// <summary>One point per committed round, for charts.</summary>
 public sealed record MetricPoint(
     int Round, double Seconds, int UpdatesAccepted, int UpdatesRefused, double? TrainLoss, double? WitnessLoss,
-    double? WitnessAccuracy, double? ValidationLoss, double? ValidationAccuracy);
+    double? WitnessAccuracy, double? ValidationLoss, double? ValidationAccuracy, double? Epsilon);
 
 public sealed record RunMetricsDto(string RunId, RunState State, int Round, int CommittedRounds, double? Accuracy, double? Loss, List<MetricPoint> Rounds)
 {
     public static RunMetricsDto Of(RunView v, List<RoundRecord> rounds) => new(v.RunId, v.State, v.Round, v.CommittedRounds,
         Finite.Or(v.Accuracy), Finite.Or(v.Loss),
         [.. rounds.Select(r => new MetricPoint(r.Round, Math.Round((r.EndedAt - r.StartedAt).TotalSeconds, 3), r.UpdatesAccepted, r.UpdatesRefused,
-            Finite.Or(r.TrainLoss), Finite.Or(r.WitnessLoss), Finite.Or(r.WitnessAccuracy), Finite.Or(r.ValidationLoss), Finite.Or(r.ValidationAccuracy)))]);
+            Finite.Or(r.TrainLoss), Finite.Or(r.WitnessLoss), Finite.Or(r.WitnessAccuracy), Finite.Or(r.ValidationLoss), Finite.Or(r.ValidationAccuracy), Finite.Or(r.Epsilon)))]);
 }
 
 public sealed record PageDto<T>(List<T> Items, int Total, int Skip, int Take);

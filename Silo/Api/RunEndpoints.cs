@@ -157,6 +157,7 @@ public static partial class RunEndpoints
         Check(spec.Selection, "selection");
         Check(spec.Witnesses, "witnesses");
         Check(spec.Aggregation, "aggregation");
+        Check(spec.Privacy, "privacy");
         if (errors.Count > 0) throw new ApiProblemException(StatusCodes.Status400BadRequest, errors, "invalid_spec");
     }
 

@@ -1,7 +1,9 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Regatta.Grains.Privacy;
 using Regatta.Runs;
 using Regatta.Tests;
 using Regatta.WorkerAgent;
@@ -30,6 +32,50 @@ public sealed partial class RunCommandsTests(KestrelApiSilo silo) : IDisposable
         using var anonymous = silo.Anonymous();
         Assert.Equal("waitingForMembers", (await anonymous.GetAsync($"/api/runs/{runId}").Expect()).Str("state"));
 
+        var (watchOutput, watchError) = await WatchWithTwoWorkers(runId);
+
+        var lines = watchOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Matches($@"^\[\d\d:\d\d:\d\d\] {Regex.Escape(runId)}: WaitingForMembers \(round 0, \d+ members\)$", lines[0]);
+        var rounds = lines.Where(l => RoundLine().IsMatch(l)).ToList();
+        Assert.Equal(2, rounds.Count);
+        Assert.Contains("round   1: accuracy ", rounds[0]);
+        Assert.Contains("round   2: accuracy ", rounds[1]);
+        var summary = JsonDocument.Parse(lines[^1]).RootElement;
+        Assert.Equal(["run", "state", "rounds", "accuracy", "loss"], summary.EnumerateObject().Select(p => p.Name));
+        Assert.Equal((runId, "Finished", 2), (summary.Str("run"), summary.Str("state"), summary.Int("rounds")));
+        Assert.Equal(JsonValueKind.Number, summary.GetProperty("accuracy").ValueKind);
+        Assert.Equal("", watchError);
+    }
+
+    [Fact]
+    public async Task Watch_prints_the_epsilon_each_round_has_spent_for_a_run_with_differential_privacy()
+    {
+        var runId = Http.NewId("cli-dp");
+        var dp = new DpSpec { ClipNorm = 1, NoiseMultiplier = 1.5, Delta = 1e-5 };
+        var spec = Write("dp.yaml", RunSpecYaml.Write(Specs.Quick(rounds: 2) with { Name = "dp run", Privacy = new PrivacySpec { Dp = dp } }));
+        var (code, _, error) = await Capture((o, e) => RunCommands.SubmitAsync(silo.Api, new AdminKey(ApiSilo.AdminKey, "test"), runId, spec, start: true, o, e, CancellationToken.None));
+        Assert.True(code == 0, error);
+
+        var (watchOutput, watchError) = await WatchWithTwoWorkers(runId);
+
+        var lines = watchOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var rounds = lines.Where(l => l.Contains("] round ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, rounds.Count);
+        var expected = new[] { 1, 2 }.Select(r => RdpAccountant.Epsilon(RdpAccountant.Compose(1, 1.5, r), 1e-5)).ToList();
+        Assert.EndsWith(string.Create(CultureInfo.InvariantCulture, $"s  ε {expected[0]:F3}"), rounds[0]);
+        Assert.EndsWith(string.Create(CultureInfo.InvariantCulture, $"s  ε {expected[1]:F3}"), rounds[1]);
+        var summary = JsonDocument.Parse(lines[^1]).RootElement;
+        Assert.Equal(Math.Round(expected[1], 4), summary.GetProperty("epsilon").GetDouble(), 9);
+        using var anonymous = silo.Anonymous();
+        var api = await anonymous.GetAsync($"/api/runs/{runId}/rounds").Expect();
+        Assert.Equal(expected[1], api[1].GetProperty("epsilon").GetDouble(), 9);
+        Assert.Equal("", watchError);
+    }
+
+    /// <summary>Watches the run while two approved scripted workers join it and train; returns what watch printed.</summary>
+    private async Task<(string Output, string Error)> WatchWithTwoWorkers(string runId)
+    {
+        using var anonymous = silo.Anonymous();
         var workers = new List<ScriptedWorker>();
         using var watchOutput = new StringWriter();
         using var watchError = new StringWriter();
@@ -53,17 +99,7 @@ public sealed partial class RunCommandsTests(KestrelApiSilo silo) : IDisposable
             foreach (var worker in workers) await worker.DisposeAsync();
         }
 
-        var lines = watchOutput.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        Assert.Matches($@"^\[\d\d:\d\d:\d\d\] {Regex.Escape(runId)}: WaitingForMembers \(round 0, \d+ members\)$", lines[0]);
-        var rounds = lines.Where(l => RoundLine().IsMatch(l)).ToList();
-        Assert.Equal(2, rounds.Count);
-        Assert.Contains("round   1: accuracy ", rounds[0]);
-        Assert.Contains("round   2: accuracy ", rounds[1]);
-        var summary = JsonDocument.Parse(lines[^1]).RootElement;
-        Assert.Equal(["run", "state", "rounds", "accuracy", "loss"], summary.EnumerateObject().Select(p => p.Name));
-        Assert.Equal((runId, "Finished", 2), (summary.Str("run"), summary.Str("state"), summary.Int("rounds")));
-        Assert.Equal(JsonValueKind.Number, summary.GetProperty("accuracy").ValueKind);
-        Assert.Equal("", watchError.ToString());
+        return (watchOutput.ToString(), watchError.ToString());
     }
 
     [Fact]

@@ -103,6 +103,18 @@ public sealed class ComponentTests : IAsyncDisposable
         Assert.Equal(2, charts.FindAll("[data-testid=accuracy-chart] path.mud-chart-line").Count);
         Assert.Contains("validation loss", charts.Find("[data-testid=loss-chart]").TextContent);
         Assert.Empty(charts.FindAll(".chart-empty"));
+        Assert.Empty(charts.FindAll("[data-testid=epsilon-chart]")); // no differential privacy: no ε chart
+    }
+
+    [Fact]
+    public void A_run_with_differential_privacy_charts_the_epsilon_spent_per_round()
+    {
+        var rounds = Enumerable.Range(1, 5).Select(r => new RoundRecord { Round = r, ValidationAccuracy = 0.5, Epsilon = 0.4 * r }).ToList();
+        var charts = _context.Render<RoundCharts>(p => p.Add(c => c.Series, RoundSeries.From(rounds)));
+        var chart = charts.Find("[data-testid=epsilon-chart]");
+        Assert.Single(chart.QuerySelectorAll("path.mud-chart-line"));
+        Assert.Contains("ε spent", chart.TextContent);
+        Assert.Equal([0.4, 0.8, 1.2, 1.6, 2.0], RoundSeries.From(rounds).Privacy.Single().Values.Select(v => Math.Round(v!.Value, 9)));
     }
 
     [Fact]
