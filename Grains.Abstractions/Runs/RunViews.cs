@@ -76,6 +76,9 @@ public sealed record RunView
     [Id(13)] public List<Checkpoint> Checkpoints { get; init; } = [];
     /// <summary>The run kit members download before their first round (content-addressed).</summary>
     [Id(14)] public string? KitHash { get; init; }
+    /// <summary>The initial model's accuracy and loss on the coordinator's validation set, before round 1 (NaN without one).</summary>
+    [Id(15)] public double InitialAccuracy { get; init; } = double.NaN;
+    [Id(16)] public double InitialLoss { get; init; } = double.NaN;
 }
 
 [GenerateSerializer, Alias("regatta.JoinResult")]

@@ -44,6 +44,9 @@ public sealed class RunData
     [Id(25)] public string? JoinTokenHash { get; set; }
     /// <summary>The model the run kit names: a member's provisioning downloads it, so its assignment names it too.</summary>
     [Id(26)] public string? InitialModelHash { get; set; }
+    /// <summary>The initial model on the coordinator's validation set, measured before round 1 (NaN without one).</summary>
+    [Id(27)] public double InitialAccuracy { get; set; } = double.NaN;
+    [Id(28)] public double InitialLoss { get; set; } = double.NaN;
 }
 
 /// <summary>A member's way to its first round: kit confirmed, connectivity echo answered, both by a deadline.</summary>

@@ -63,6 +63,8 @@ public sealed class RunGrain(
             // The initial model is content-addressed like every later version, so members fetch it the same way.
             var spec = Data.Spec!; // grain state may not be touched off the grain's scheduler
             var initial = await Task.Run(() => models.InitialWeights(spec));
+            // Where round 1 starts from, on the same validation set as every round after: near chance for a fresh model.
+            if (await Task.Run(() => models.Evaluate(spec, initial)) is { } before) (Data.InitialLoss, Data.InitialAccuracy) = before;
             Data.GlobalModelHash = Data.InitialModelHash = await blobs.PutAsync(initial.ToBytes());
             Data.KitHash = await blobs.PutAsync(new RunKit
             {

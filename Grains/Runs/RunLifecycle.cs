@@ -618,6 +618,8 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
             CommittedRounds = data.History.Count,
             Checkpoints = [.. data.Checkpoints],
             KitHash = data.KitHash,
+            InitialAccuracy = data.InitialAccuracy,
+            InitialLoss = data.InitialLoss,
         };
     }
 }
