@@ -43,63 +43,28 @@ var root = new RootCommand("Regatta worker agent: joins a Regatta cluster, train
     coordinator, gatewaysUrl, gatewaysRefresh, name, id, device, data, token, run, heartbeat, cache, poison, serveMemory, serveDelay, blobUrl,
 };
 foreach (var option in tls) root.Options.Add(option);
-root.SetAction(async (parse, ct) =>
+// The agent's flags read into options; a bad value throws ArgumentException naming the flag (exit code 2).
+AgentOptions ReadAgent(ParseResult parse)
 {
-    var workerName = parse.GetValue(name)!;
+    var workerName = parse.GetValue(name) ?? "simulation"; // simulate has no --name: each client is named for its id
     var workerId = parse.GetValue(id) ?? workerName;
-    if (!Ids.IsValid(workerId))
-    {
-        Console.Error.WriteLine($"--id/--name '{workerId}': a worker id is 1 to {Ids.MaxLength} characters of A-Z a-z 0-9 _ . -");
-        return 2;
-    }
+    if (!Ids.IsValid(workerId)) throw new ArgumentException($"--id/--name '{workerId}': a worker id is 1 to {Ids.MaxLength} characters of A-Z a-z 0-9 _ . -");
     var runId = parse.GetValue(run);
-    if (runId is not null && !Ids.IsValid(runId))
-    {
-        Console.Error.WriteLine($"--run '{runId}': not a valid run id");
-        return 2;
-    }
+    if (runId is not null && !Ids.IsValid(runId)) throw new ArgumentException($"--run '{runId}': not a valid run id");
     var seconds = parse.GetValue(heartbeat);
-    if (seconds is < 0.2 or > 300)
-    {
-        Console.Error.WriteLine("--heartbeat must be in [0.2, 300] seconds");
-        return 2;
-    }
+    if (seconds is < 0.2 or > 300) throw new ArgumentException("--heartbeat must be in [0.2, 300] seconds");
     var memoryMb = parse.GetValue(serveMemory);
-    if (memoryMb is { } mb && (!double.IsFinite(mb) || mb is < 0 or > 16 << 20))
-    {
-        Console.Error.WriteLine("--serve-memory-mb must be in [0, 16777216] MiB");
-        return 2;
-    }
-    try
-    {
-        ModelTransferOptions.From(parse.GetValue(blobUrl));
-    }
-    catch (ArgumentException e)
-    {
-        Console.Error.WriteLine(e.Message);
-        return 2;
-    }
+    if (memoryMb is { } mb && (!double.IsFinite(mb) || mb is < 0 or > 16 << 20)) throw new ArgumentException("--serve-memory-mb must be in [0, 16777216] MiB");
+    ModelTransferOptions.From(parse.GetValue(blobUrl));
     var delayMs = parse.GetValue(serveDelay);
-    if (delayMs is < 0 or > 60_000)
-    {
-        Console.Error.WriteLine("--serve-delay-ms must be in [0, 60000]");
-        return 2;
-    }
+    if (delayMs is < 0 or > 60_000) throw new ArgumentException("--serve-delay-ms must be in [0, 60000]");
     var staticGateways = parse.GetValue(coordinator);
     var gatewaysFrom = parse.GetValue(gatewaysUrl) ?? (staticGateways is null ? Environment.GetEnvironmentVariable("REGATTA_GATEWAYS_URL") is { Length: > 0 } env ? env : null : null);
     var refreshSeconds = parse.GetValue(gatewaysRefresh);
-    try
-    {
-        if (staticGateways is not null && gatewaysFrom is not null) throw new ArgumentException("give either --coordinator or --gateways-url, not both");
-        if (gatewaysFrom is not null) GatewayList.ParseUrls(gatewaysFrom);
-        else GatewayList.ParseStatic(staticGateways ?? "localhost:30000");
-        if (refreshSeconds is < 1 or > 3600 || !double.IsFinite(refreshSeconds)) throw new ArgumentException("--gateways-refresh must be in [1, 3600] seconds");
-    }
-    catch (ArgumentException e)
-    {
-        Console.Error.WriteLine(e.Message);
-        return 2;
-    }
+    if (staticGateways is not null && gatewaysFrom is not null) throw new ArgumentException("give either --coordinator or --gateways-url, not both");
+    if (gatewaysFrom is not null) GatewayList.ParseUrls(gatewaysFrom);
+    else GatewayList.ParseStatic(staticGateways ?? "localhost:30000");
+    if (refreshSeconds is < 1 or > 3600 || !double.IsFinite(refreshSeconds)) throw new ArgumentException("--gateways-refresh must be in [1, 3600] seconds");
     var options = new AgentOptions
     {
         Coordinator = staticGateways ?? "localhost:30000",
@@ -118,9 +83,14 @@ root.SetAction(async (parse, ct) =>
         ServeDelay = TimeSpan.FromMilliseconds(delayMs),
         BlobUrl = parse.GetValue(blobUrl),
     };
+    return WithSiloTrust(parse, options);
+}
+root.SetAction(async (parse, ct) =>
+{
+    AgentOptions options;
     try
     {
-        options = WithSiloTrust(parse, options);
+        options = ReadAgent(parse);
     }
     catch (ArgumentException e)
     {
@@ -156,10 +126,21 @@ async Task<int> Operator(ParseResult parse, Func<Uri, AdminKey?, string, Task<in
 var submit = new Command("submit", "Create a run from a YAML spec through the REST API (needs the admin API key)") { api, apiKeyFile, runIdArg, specArg, startArg };
 submit.SetAction((parse, ct) => Operator(parse, (url, key, runId) =>
     RunCommands.SubmitAsync(url, key, runId, parse.GetValue(specArg)!, parse.GetValue(startArg), Console.Out, Console.Error, ct)));
-var watch = new Command("watch", "Print a run's rounds until it ends; the last line is a JSON summary") { api, apiKeyFile, runIdArg };
-watch.SetAction((parse, ct) => Operator(parse, (url, key, runId) => RunCommands.WatchAsync(url, key, runId, Console.Out, Console.Error, ct)));
+var baselines = new Option<bool>("--baselines")
+{
+    Description = "Once the run finishes, train its members' partitions alone and pooled on this machine and report those accuracies too",
+};
+var watch = new Command("watch", "Print a run's rounds until it ends; the last line is a JSON summary") { api, apiKeyFile, runIdArg, baselines };
+watch.SetAction((parse, ct) => Operator(parse, (url, key, runId) =>
+    RunCommands.WatchAsync(url, key, runId, Console.Out, Console.Error, ct, baselines: parse.GetValue(baselines))));
 root.Subcommands.Add(submit);
 root.Subcommands.Add(watch);
+// simulate shares the agent's connection flags; its --run is its own (required), --name/--id do not apply.
+Option[] connection = [coordinator, gatewaysUrl, gatewaysRefresh, device, data, token, heartbeat, cache, blobUrl, .. tls];
+root.Subcommands.Add(SimulateCommand.Create(connection,
+    parse => ReadAgent(parse) with { CacheDir = parse.GetValue(cache) ?? Path.Combine(Path.GetTempPath(), "regatta-simulation") },
+    [api, apiKeyFile],
+    parse => (ApiClient.ParseUrl(parse.GetValue(api)!), AdminKey.Resolve(parse.GetValue(apiKeyFile)))));
 
 // Ctrl+C and SIGTERM cancel the action's token; the process waits this long for the agent to unregister before it exits
 // (System.CommandLine's default of 2 s cut the goodbye short, leaving the worker Online until the heartbeat timeout).

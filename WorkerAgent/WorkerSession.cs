@@ -31,14 +31,15 @@ public sealed class WorkerSession
 
     private readonly WorkerCredential _credential;
 
-    public WorkerSession(AgentOptions options, IClusterClient client, ILoggerFactory loggers, WorkerCredential credential)
+    /// <param name="compute">Shared compute slots of a simulation's virtual clients (null: this agent computes whenever it has work).</param>
+    public WorkerSession(AgentOptions options, IClusterClient client, ILoggerFactory loggers, WorkerCredential credential, SemaphoreSlim? compute = null)
     {
         _options = options;
         _client = client;
         _credential = credential;
         _logger = loggers.CreateLogger("agent." + options.WorkerId);
         Transfer = new ModelTransfer(client, options.CacheDir, _logger, ModelTransferOptions.From(options.BlobUrl));
-        _runner = new JobRunner(options, Transfer, _logger, p => _progress = p);
+        _runner = new JobRunner(options, Transfer, _logger, p => _progress = p, compute);
         Serving = new BlockServer(options.WorkerId, options.Device, Transfer, _logger) { HopDelay = options.ServeDelay };
         // Outages of the cluster are waited out; refusals by the coordinator (RegattaException) are not retried.
         _retry = new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions

@@ -118,6 +118,30 @@ public sealed class ComponentTests : IAsyncDisposable
     }
 
     [Fact]
+    public void Rounds_table_shows_selected_members_and_witnesses_as_counts_naming_them_in_a_tooltip()
+    {
+        var selected = Enumerable.Range(0, 120).Select(i => $"worker-{i:D3}").ToList();
+        var table = _context.Render<RoundsTable>(p => p.Add(t => t.Rounds,
+        [
+            new RoundRecord { Round = 1, Selected = selected, Witnesses = ["worker-007"], UpdatesAccepted = 120 },
+            new RoundRecord { Round = 2, Selected = ["worker-001"] },
+        ]));
+
+        var first = table.Find("tr[data-round='1']");
+        Assert.Equal("120", first.QuerySelector("[data-testid=selected]")!.GetAttribute("data-count"));
+        Assert.Contains("120 members", first.TextContent);
+        Assert.DoesNotContain("worker-000", first.TextContent); // no column of ids
+        Assert.Contains("1", first.QuerySelector("[data-testid=witnesses]")!.TextContent);
+        Assert.Contains("1 member", table.Find("tr[data-round='2']").TextContent);
+        Assert.Contains("—", table.Find("tr[data-round='2']").TextContent); // no witnesses
+
+        // The tooltip of round 1's selected members (rounds are listed newest first: round 2's chip, then round 1's two).
+        var tooltip = table.FindComponents<MemberCount>().First(c => c.Instance.Ids.Count == 120).FindComponent<MudBlazor.MudTooltip>().Instance.Text!;
+        Assert.StartsWith("worker-000, worker-001", tooltip);
+        Assert.EndsWith($"worker-{MemberCount.Named - 1:D3} and {120 - MemberCount.Named} more", tooltip.Trim());
+    }
+
+    [Fact]
     public void Spec_editor_marks_the_lines_that_have_errors_and_quotes_them()
     {
         const string yaml = "name: x\nrounds: 0\n";
