@@ -5,6 +5,8 @@ using Regatta.WorkerAgent;
 var coordinator = new Option<string?>("--coordinator") { Description = "Static gateways of the cluster, host:port[,host:port...] (default: localhost:30000 unless --gateways-url)" };
 var gatewaysUrl = new Option<string?>("--gateways-url") { Description = "Silo URL(s), URL[,URL...], whose GET /api/cluster/gateways lists the live gateways, read again periodically; default: env REGATTA_GATEWAYS_URL" };
 var gatewaysRefresh = new Option<double>("--gateways-refresh") { Description = "Seconds between reads of --gateways-url", DefaultValueFactory = _ => 30 };
+var clusterId = new Option<string?>("--cluster-id") { Description = "The silos' Regatta:ClusterId (default: env REGATTA_CLUSTER_ID, else regatta)" };
+var serviceId = new Option<string?>("--service-id") { Description = "The silos' Regatta:ServiceId (default: env REGATTA_SERVICE_ID, else regatta)" };
 var name = new Option<string>("--name") { Description = "Name shown to operators", DefaultValueFactory = _ => Environment.MachineName };
 var id = new Option<string?>("--id") { Description = "Stable worker id (default: the name)" };
 var device = new Option<string>("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "auto" };
@@ -40,7 +42,7 @@ AgentOptions WithSiloTrust(ParseResult parse, AgentOptions options)
 
 var root = new RootCommand("Regatta worker agent: joins a Regatta cluster, trains and evaluates with TorchSharp")
 {
-    coordinator, gatewaysUrl, gatewaysRefresh, name, id, device, data, token, run, heartbeat, cache, poison, serveMemory, serveDelay, blobUrl,
+    coordinator, gatewaysUrl, gatewaysRefresh, clusterId, serviceId, name, id, device, data, token, run, heartbeat, cache, poison, serveMemory, serveDelay, blobUrl,
 };
 foreach (var option in tls) root.Options.Add(option);
 root.SetAction(async (parse, ct) =>
@@ -85,6 +87,14 @@ root.SetAction(async (parse, ct) =>
         Console.Error.WriteLine("--serve-delay-ms must be in [0, 60000]");
         return 2;
     }
+    var cluster = parse.GetValue(clusterId) ?? NonEmpty(Environment.GetEnvironmentVariable("REGATTA_CLUSTER_ID")) ?? AgentOptions.DefaultClusterId;
+    var service = parse.GetValue(serviceId) ?? NonEmpty(Environment.GetEnvironmentVariable("REGATTA_SERVICE_ID")) ?? AgentOptions.DefaultClusterId;
+    foreach (var (flag, value) in new[] { ("--cluster-id/REGATTA_CLUSTER_ID", cluster), ("--service-id/REGATTA_SERVICE_ID", service) })
+        if (!Ids.IsValid(value))
+        {
+            Console.Error.WriteLine($"{flag} '{value}': 1 to {Ids.MaxLength} characters of A-Z a-z 0-9 _ . -");
+            return 2;
+        }
     var staticGateways = parse.GetValue(coordinator);
     var gatewaysFrom = parse.GetValue(gatewaysUrl) ?? (staticGateways is null ? Environment.GetEnvironmentVariable("REGATTA_GATEWAYS_URL") is { Length: > 0 } env ? env : null : null);
     var refreshSeconds = parse.GetValue(gatewaysRefresh);
@@ -105,6 +115,8 @@ root.SetAction(async (parse, ct) =>
         Coordinator = staticGateways ?? "localhost:30000",
         GatewaysUrl = gatewaysFrom,
         GatewaysRefresh = TimeSpan.FromSeconds(refreshSeconds),
+        ClusterId = cluster,
+        ServiceId = service,
         Name = workerName,
         WorkerId = workerId,
         Device = parse.GetValue(device)!,
@@ -162,3 +174,5 @@ root.Subcommands.Add(submit);
 root.Subcommands.Add(watch);
 
 return await root.Parse(args).InvokeAsync();
+
+static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
