@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Regatta.Storage;
@@ -23,7 +24,8 @@ public static class SiloHealth
     public static WebApplicationBuilder AddRegattaHealth(this WebApplicationBuilder builder, SiloSettings settings)
     {
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.ShutdownTimeout);
-        builder.Services.AddSingleton(new ShutdownDrain(settings.DrainDelay));
+        builder.Services.AddSingleton<CircuitConnections>();
+        builder.Services.AddSingleton(sp => new ShutdownDrain(settings.DrainDelay, sp.GetRequiredService<CircuitConnections>()));
         builder.Services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<ShutdownDrain>());
         var checks = builder.Services.AddHealthChecks()
             .AddCheck<LocalSiloCheck>("silo", tags: [Ready])
@@ -32,8 +34,11 @@ public static class SiloHealth
         return builder;
     }
 
+    /// <summary>Maps the three endpoints, and puts <see cref="CircuitConnections"/> in front of every request (call it first).</summary>
     public static WebApplication MapRegattaHealth(this WebApplication app)
     {
+        var circuits = app.Services.GetRequiredService<CircuitConnections>();
+        app.Use((context, next) => circuits.InvokeAsync(context, next));
         app.MapHealthChecks(LivePath, new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks(ReadyPath, new HealthCheckOptions { Predicate = c => c.Tags.Contains(Ready) });
         app.MapHealthChecks(ClusterPath, new HealthCheckOptions { Predicate = c => c.Tags.Contains(Cluster) });
@@ -45,20 +50,19 @@ public static class SiloHealth
 /// Runs first when the host stops (SIGTERM): marks the silo not ready, then keeps HTTP up for the drain delay before
 /// the web server and Orleans stop, so a balancer that polls /healthz/ready moves new requests to the other silos.
 /// </summary>
-internal sealed class ShutdownDrain(TimeSpan delay) : IHostedLifecycleService
+internal sealed class ShutdownDrain(TimeSpan delay, CircuitConnections circuits) : IHostedLifecycleService
 {
-    private volatile bool _draining;
-
-    public bool Draining => _draining;
+    public bool Draining => circuits.Draining;
 
     public async Task StoppingAsync(CancellationToken cancellationToken)
     {
-        _draining = true;
+        circuits.Draining = true;
         try
         {
             await Task.Delay(delay, cancellationToken);
         }
         catch (OperationCanceledException) { } // the shutdown timeout ran out: stop now
+        circuits.CloseAll();
     }
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -66,6 +70,51 @@ internal sealed class ShutdownDrain(TimeSpan delay) : IHostedLifecycleService
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>
+/// The dashboard's open circuits (one WebSocket each). The web server waits for open connections when it stops, and a
+/// circuit never ends by itself: after the drain they are closed, and while draining no new one is accepted, so each
+/// browser reconnects to another silo at once (a new page there, still signed in) instead of holding this one up.
+/// </summary>
+internal sealed class CircuitConnections
+{
+    private readonly ConcurrentDictionary<HttpContext, byte> _open = new();
+    private volatile bool _draining;
+
+    public bool Draining
+    {
+        get => _draining;
+        set => _draining = value;
+    }
+
+    public async Task InvokeAsync(HttpContext context, RequestDelegate next)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            await next(context);
+            return;
+        }
+        if (_draining)
+        {
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return;
+        }
+        _open[context] = 0;
+        try
+        {
+            await next(context);
+        }
+        finally
+        {
+            _open.TryRemove(context, out _);
+        }
+    }
+
+    public void CloseAll()
+    {
+        foreach (var context in _open.Keys) context.Abort();
+    }
 }
 
 /// <summary>Ready while this silo's own membership status is Active and it is not draining for shutdown.</summary>

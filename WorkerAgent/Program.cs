@@ -95,6 +95,16 @@ root.SetAction(async (parse, ct) =>
             Console.Error.WriteLine($"{flag} '{value}': 1 to {Ids.MaxLength} characters of A-Z a-z 0-9 _ . -");
             return 2;
         }
+    try
+    {
+        // The deploy files' example token (CHANGE-ME) is public: joining with it would let anyone join the run.
+        PlaceholderSecrets.Refuse(parse.GetValue(token), "--join-token");
+    }
+    catch (InvalidOperationException e)
+    {
+        Console.Error.WriteLine(e.Message);
+        return 2;
+    }
     var staticGateways = parse.GetValue(coordinator);
     var gatewaysFrom = parse.GetValue(gatewaysUrl) ?? (staticGateways is null ? Environment.GetEnvironmentVariable("REGATTA_GATEWAYS_URL") is { Length: > 0 } env ? env : null : null);
     var refreshSeconds = parse.GetValue(gatewaysRefresh);
