@@ -50,7 +50,7 @@ public static class AgentHost
             client?.Invoke(orleans);
             if (gateways is not null) orleans.UseStaticClustering(gateways);
             else UseGatewaysUrl(orleans, gatewaysUrls!, options.GatewaysRefresh);
-            orleans.Configure<ClusterOptions>(o => { o.ClusterId = "regatta"; o.ServiceId = "regatta"; });
+            orleans.Configure<ClusterOptions>(o => { o.ClusterId = options.ClusterId; o.ServiceId = options.ServiceId; });
             // The gateway speaks TLS only; the agent checks it is talking to the real silo before sending anything.
             trust.Apply(orleans);
             // Keep trying while the cluster is down; the session's own retries cover calls in between.

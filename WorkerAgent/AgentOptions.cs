@@ -9,6 +9,11 @@ public sealed record AgentOptions
     public string? GatewaysUrl { get; init; }
     /// <summary>How often the gateway list is read again from <see cref="GatewaysUrl"/>.</summary>
     public TimeSpan GatewaysRefresh { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>The cluster's Orleans ClusterId and ServiceId (--cluster-id, --service-id): the silos' Regatta:ClusterId and Regatta:ServiceId.</summary>
+    public string ClusterId { get; init; } = DefaultClusterId;
+    public string ServiceId { get; init; } = DefaultClusterId;
+    /// <summary>What the silos use unless configured otherwise.</summary>
+    public const string DefaultClusterId = "regatta";
     public required string Name { get; init; }
     public required string WorkerId { get; init; }
     public string Device { get; init; } = "auto";

@@ -5,6 +5,8 @@ using Regatta.WorkerAgent;
 var coordinator = new Option<string?>("--coordinator") { Description = "Static gateways of the cluster, host:port[,host:port...] (default: localhost:30000 unless --gateways-url)" };
 var gatewaysUrl = new Option<string?>("--gateways-url") { Description = "Silo URL(s), URL[,URL...], whose GET /api/cluster/gateways lists the live gateways, read again periodically; default: env REGATTA_GATEWAYS_URL" };
 var gatewaysRefresh = new Option<double>("--gateways-refresh") { Description = "Seconds between reads of --gateways-url", DefaultValueFactory = _ => 30 };
+var clusterId = new Option<string?>("--cluster-id") { Description = "The silos' Regatta:ClusterId (default: env REGATTA_CLUSTER_ID, else regatta)" };
+var serviceId = new Option<string?>("--service-id") { Description = "The silos' Regatta:ServiceId (default: env REGATTA_SERVICE_ID, else regatta)" };
 var name = new Option<string>("--name") { Description = "Name shown to operators", DefaultValueFactory = _ => Environment.MachineName };
 var id = new Option<string?>("--id") { Description = "Stable worker id (default: the name)" };
 var device = new Option<string>("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "auto" };
@@ -40,7 +42,7 @@ AgentOptions WithSiloTrust(ParseResult parse, AgentOptions options)
 
 var root = new RootCommand("Regatta worker agent: joins a Regatta cluster, trains and evaluates with TorchSharp")
 {
-    coordinator, gatewaysUrl, gatewaysRefresh, name, id, device, data, token, run, heartbeat, cache, poison, serveMemory, serveDelay, blobUrl,
+    coordinator, gatewaysUrl, gatewaysRefresh, clusterId, serviceId, name, id, device, data, token, run, heartbeat, cache, poison, serveMemory, serveDelay, blobUrl,
 };
 foreach (var option in tls) root.Options.Add(option);
 // The agent's flags read into options; a bad value throws ArgumentException naming the flag (exit code 2).
@@ -58,6 +60,19 @@ AgentOptions ReadAgent(ParseResult parse)
     ModelTransferOptions.From(parse.GetValue(blobUrl));
     var delayMs = parse.GetValue(serveDelay);
     if (delayMs is < 0 or > 60_000) throw new ArgumentException("--serve-delay-ms must be in [0, 60000]");
+    var cluster = parse.GetValue(clusterId) ?? NonEmpty(Environment.GetEnvironmentVariable("REGATTA_CLUSTER_ID")) ?? AgentOptions.DefaultClusterId;
+    var service = parse.GetValue(serviceId) ?? NonEmpty(Environment.GetEnvironmentVariable("REGATTA_SERVICE_ID")) ?? AgentOptions.DefaultClusterId;
+    foreach (var (flag, value) in new[] { ("--cluster-id/REGATTA_CLUSTER_ID", cluster), ("--service-id/REGATTA_SERVICE_ID", service) })
+        if (!Ids.IsValid(value)) throw new ArgumentException($"{flag} '{value}': 1 to {Ids.MaxLength} characters of A-Z a-z 0-9 _ . -");
+    try
+    {
+        // The deploy files' example token (CHANGE-ME) is public: joining with it would let anyone join the run.
+        PlaceholderSecrets.Refuse(parse.GetValue(token), "--join-token");
+    }
+    catch (InvalidOperationException e)
+    {
+        throw new ArgumentException(e.Message, e);
+    }
     var staticGateways = parse.GetValue(coordinator);
     var gatewaysFrom = parse.GetValue(gatewaysUrl) ?? (staticGateways is null ? Environment.GetEnvironmentVariable("REGATTA_GATEWAYS_URL") is { Length: > 0 } env ? env : null : null);
     var refreshSeconds = parse.GetValue(gatewaysRefresh);
@@ -70,6 +85,8 @@ AgentOptions ReadAgent(ParseResult parse)
         Coordinator = staticGateways ?? "localhost:30000",
         GatewaysUrl = gatewaysFrom,
         GatewaysRefresh = TimeSpan.FromSeconds(refreshSeconds),
+        ClusterId = cluster,
+        ServiceId = service,
         Name = workerName,
         WorkerId = workerId,
         Device = parse.GetValue(device)!,
@@ -136,7 +153,7 @@ watch.SetAction((parse, ct) => Operator(parse, (url, key, runId) =>
 root.Subcommands.Add(submit);
 root.Subcommands.Add(watch);
 // simulate shares the agent's connection flags; its --run is its own (required), --name/--id do not apply.
-Option[] connection = [coordinator, gatewaysUrl, gatewaysRefresh, device, data, token, heartbeat, cache, blobUrl, .. tls];
+Option[] connection = [coordinator, gatewaysUrl, gatewaysRefresh, clusterId, serviceId, device, data, token, heartbeat, cache, blobUrl, .. tls];
 root.Subcommands.Add(SimulateCommand.Create(connection,
     parse => ReadAgent(parse) with { CacheDir = parse.GetValue(cache) ?? Path.Combine(Path.GetTempPath(), "regatta-simulation") },
     [api, apiKeyFile],
@@ -146,3 +163,5 @@ root.Subcommands.Add(SimulateCommand.Create(connection,
 // (System.CommandLine's default of 2 s cut the goodbye short, leaving the worker Online until the heartbeat timeout).
 var invocation = new InvocationConfiguration { ProcessTerminationTimeout = WorkerSession.LeaveTimeout + TimeSpan.FromSeconds(5) };
 return await root.Parse(args).InvokeAsync(invocation);
+
+static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();

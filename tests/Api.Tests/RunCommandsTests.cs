@@ -183,6 +183,17 @@ public sealed partial class RunCommandsTests(KestrelApiSilo silo) : IDisposable
         Assert.Contains("empty", Assert.Throws<ArgumentException>(() => AdminKey.Resolve(Write("empty", "\n"))).Message);
     }
 
+    [Theory]
+    [InlineData("--join-token", "CHANGE-ME", "--join-token is an example value")]   // deploy/k8s/secrets.example.yaml
+    [InlineData("--cluster-id", "no spaces", "--cluster-id")]
+    [InlineData("--service-id", "", "--service-id")]
+    public async Task The_agent_refuses_a_placeholder_token_or_a_bad_cluster_id_before_it_connects(string flag, string value, string named)
+    {
+        var (code, _, error) = await Cli("--coordinator", "127.0.0.1:1", "--silo-cert-sha256", new string('a', 64), flag, value);
+        Assert.True(code == 2, $"exit {code}: {error}");
+        Assert.Contains(named, error);
+    }
+
     private string Write(string name, string text)
     {
         var path = Path.Combine(_dir, name);
