@@ -17,6 +17,7 @@ var cache = new Option<string?>("--cache-dir") { Description = "Model cache dire
 var poison = new Option<string?>("--poison") { Description = "Fault injection: send nan or huge updates (for testing robust aggregation)" };
 poison.AcceptOnlyFromAmong("nan", "huge");
 var serveMemory = new Option<double?>("--serve-memory-mb") { Description = "Memory offered for serving model blocks, in MiB (default: 512 on a CPU, 80% of the VRAM on a GPU; 0 serves nothing)" };
+var sessionMemory = new Option<double?>("--session-memory-mb") { Description = "Memory for the key/value caches of inference sessions, in MiB (default: 256); a full agent refuses new sessions" };
 var blobUrl = new Option<string?>("--blob-url") { Description = "Blob data plane URL for weights (default: what the cluster advertises; 'grain' = grain calls only)" };
 var serveDelay = new Option<int>("--serve-delay-ms") { Description = "Fault injection: extra milliseconds every inference hop takes on this agent", DefaultValueFactory = _ => 0 };
 var siloSha256 = new Option<string?>("--silo-cert-sha256") { Description = "Pin the silo's TLS certificate by its SHA-256 (64 hex digits, colons allowed), e.g. a local silo's self-signed one" };
@@ -40,7 +41,7 @@ AgentOptions WithSiloTrust(ParseResult parse, AgentOptions options)
 
 var root = new RootCommand("Regatta worker agent: joins a Regatta cluster, trains and evaluates with TorchSharp")
 {
-    coordinator, gatewaysUrl, gatewaysRefresh, name, id, device, data, token, run, heartbeat, cache, poison, serveMemory, serveDelay, blobUrl,
+    coordinator, gatewaysUrl, gatewaysRefresh, name, id, device, data, token, run, heartbeat, cache, poison, serveMemory, sessionMemory, serveDelay, blobUrl,
 };
 foreach (var option in tls) root.Options.Add(option);
 root.SetAction(async (parse, ct) =>
@@ -79,6 +80,12 @@ root.SetAction(async (parse, ct) =>
         Console.Error.WriteLine(e.Message);
         return 2;
     }
+    var sessionMb = parse.GetValue(sessionMemory);
+    if (sessionMb is { } smb && (!double.IsFinite(smb) || smb is < 0 or > 16 << 20))
+    {
+        Console.Error.WriteLine("--session-memory-mb must be in [0, 16777216]");
+        return 2;
+    }
     var delayMs = parse.GetValue(serveDelay);
     if (delayMs is < 0 or > 60_000)
     {
@@ -115,6 +122,7 @@ root.SetAction(async (parse, ct) =>
         CacheDir = parse.GetValue(cache) ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "regatta", workerId),
         Poison = parse.GetValue(poison),
         ServeMemoryBytes = memoryMb is { } m ? (long)(m * (1 << 20)) : null,
+        SessionMemoryBytes = sessionMb is { } sm ? (long)(sm * (1 << 20)) : null,
         ServeDelay = TimeSpan.FromMilliseconds(delayMs),
         BlobUrl = parse.GetValue(blobUrl),
     };
