@@ -9,12 +9,13 @@ public sealed class InferenceStreamGrain(ServedTokenizers tokenizers, TimeProvid
 {
     public async IAsyncEnumerable<GenerationEvent> Stream(GenerationRequest request)
     {
+        var grains = GrainFactory; // read on the activation's thread; the generation runs off it
         var events = Channel.CreateUnbounded<GenerationEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         var run = Task.Run(async () =>
         {
             try
             {
-                var result = await new Generation(GrainFactory, tokenizers, time, logger).Run(request, e => events.Writer.WriteAsync(e));
+                var result = await new Generation(grains, tokenizers, time, logger).Run(request, e => events.Writer.WriteAsync(e));
                 events.Writer.TryWrite(new GenerationEvent { Result = result });
                 events.Writer.TryComplete();
             }

@@ -119,7 +119,7 @@ public sealed class LayerMapGrain(
     public async Task<ServedModel> ServeFolder(string path)
     {
         if (string.IsNullOrWhiteSpace(path) || path.Length > 4096 || !Path.IsPathFullyQualified(path))
-            throw new RegattaException("bad_model_folder", "path: must be an absolute folder path on the silo");
+            throw new RegattaException("bad_model_folder", "folder: must be an absolute folder path on the silo");
         return await Switch(await new ServedModels(blobs).FromFolder(path));
     }
 

@@ -57,7 +57,7 @@ public sealed class ServedModels(IBlobStore blobs)
         }
         catch (Exception e) when (e is ArgumentException or IOException or JsonException or UnauthorizedAccessException)
         {
-            throw new RegattaException("bad_model_folder", e.Message);
+            throw new RegattaException("bad_model_folder", $"folder: {e.Message}");
         }
         var config = checkpoint.Config;
         var hashes = new List<string>(config.Blocks + 2);
@@ -70,7 +70,7 @@ public sealed class ServedModels(IBlobStore blobs)
             }
             catch (Exception e) when (e is ArgumentException or IOException or InvalidOperationException)
             {
-                throw new RegattaException("bad_model_folder", $"part {part}: {e.Message}");
+                throw new RegattaException("bad_model_folder", $"folder: part {part}: {e.Message}");
             }
             hashes.Add(await blobs.PutAsync(bytes));
         }
@@ -85,7 +85,7 @@ public sealed class ServedModels(IBlobStore blobs)
             }
             catch (Exception e) when (e is ArgumentException or JsonException or InvalidOperationException or FormatException)
             {
-                throw new RegattaException("bad_model_folder", $"tokenizer: {e.Message}");
+                throw new RegattaException("bad_model_folder", $"folder: tokenizer: {e.Message}");
             }
             tokenizerHash = await blobs.PutAsync(JsonSerializer.SerializeToUtf8Bytes(tokenizerFiles));
         }
