@@ -19,6 +19,7 @@ var cache = new Option<string?>("--cache-dir") { Description = "Model cache dire
 var poison = new Option<string?>("--poison") { Description = "Fault injection: send nan or huge updates (for testing robust aggregation)" };
 poison.AcceptOnlyFromAmong("nan", "huge");
 var serveMemory = new Option<double?>("--serve-memory-mb") { Description = "Memory offered for serving model blocks, in MiB (default: 512 on a CPU, 80% of the VRAM on a GPU; 0 serves nothing)" };
+var sessionMemory = new Option<double?>("--session-memory-mb") { Description = "Memory for the key/value caches of inference sessions, in MiB (default: 256); a full agent refuses new sessions" };
 var blobUrl = new Option<string?>("--blob-url") { Description = "Blob data plane URL for weights (default: what the cluster advertises; 'grain' = grain calls only)" };
 var serveDelay = new Option<int>("--serve-delay-ms") { Description = "Fault injection: extra milliseconds every inference hop takes on this agent", DefaultValueFactory = _ => 0 };
 var siloSha256 = new Option<string?>("--silo-cert-sha256") { Description = "Pin the silo's TLS certificate by its SHA-256 (64 hex digits, colons allowed), e.g. a local silo's self-signed one" };
@@ -42,7 +43,7 @@ AgentOptions WithSiloTrust(ParseResult parse, AgentOptions options)
 
 var root = new RootCommand("Regatta worker agent: joins a Regatta cluster, trains and evaluates with TorchSharp")
 {
-    coordinator, gatewaysUrl, gatewaysRefresh, clusterId, serviceId, name, id, device, data, token, run, heartbeat, cache, poison, serveMemory, serveDelay, blobUrl,
+    coordinator, gatewaysUrl, gatewaysRefresh, clusterId, serviceId, name, id, device, data, token, run, heartbeat, cache, poison, serveMemory, sessionMemory, serveDelay, blobUrl,
 };
 foreach (var option in tls) root.Options.Add(option);
 // The agent's flags read into options; a bad value throws ArgumentException naming the flag (exit code 2).
@@ -73,6 +74,9 @@ AgentOptions ReadAgent(ParseResult parse)
     {
         throw new ArgumentException(e.Message, e);
     }
+    var sessionMb = parse.GetValue(sessionMemory);
+    if (sessionMb is { } smb && (!double.IsFinite(smb) || smb is < 0 or > 16 << 20))
+        throw new ArgumentException("--session-memory-mb must be in [0, 16777216]");
     var staticGateways = parse.GetValue(coordinator);
     var gatewaysFrom = parse.GetValue(gatewaysUrl) ?? (staticGateways is null ? Environment.GetEnvironmentVariable("REGATTA_GATEWAYS_URL") is { Length: > 0 } env ? env : null : null);
     var refreshSeconds = parse.GetValue(gatewaysRefresh);
@@ -97,6 +101,7 @@ AgentOptions ReadAgent(ParseResult parse)
         CacheDir = parse.GetValue(cache) ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "regatta", workerId),
         Poison = parse.GetValue(poison),
         ServeMemoryBytes = memoryMb is { } m ? (long)(m * (1 << 20)) : null,
+        SessionMemoryBytes = sessionMb is { } sm ? (long)(sm * (1 << 20)) : null,
         ServeDelay = TimeSpan.FromMilliseconds(delayMs),
         BlobUrl = parse.GetValue(blobUrl),
     };

@@ -27,6 +27,8 @@ public interface ILayerMapGrain : IGrainWithIntegerKey
     [Alias("ServeSeed")] Task<ServedModel> ServeSeed(long seed);
     /// <summary>Serves a training run's latest checkpoint (its model must be a transformer).</summary>
     [Alias("ServeCheckpoint")] Task<ServedModel> ServeCheckpoint(string runId);
+    /// <summary>Serves a Hugging Face model folder on the silo (config.json, safetensors, tokenizer); throws RegattaException("bad_model_folder") naming what is wrong.</summary>
+    [Alias("ServeFolder")] Task<ServedModel> ServeFolder(string path);
 }
 
 /// <summary>What the layer map needs to know about one worker.</summary>
@@ -54,8 +56,22 @@ public sealed record ServedModel
     [Id(5)] public List<string> PartHashes { get; init; } = [];
     /// <summary>float32 parameters in one block (all blocks are alike).</summary>
     [Id(6)] public long ParametersPerBlock { get; init; }
-    /// <summary>Where the weights come from: "seed:N" or "run:ID@round".</summary>
+    /// <summary>Where the weights come from: "seed:N", "run:ID@round" or "folder:PATH".</summary>
     [Id(7)] public string Source { get; init; } = "";
+    /// <summary>The config.json of a Hugging Face model (its parts are safetensors files); null for Regatta's own transformer.</summary>
+    [Id(8)] public string? HfConfig { get; init; }
+    /// <summary>Values per position in the hidden states passed between hops.</summary>
+    [Id(9)] public int Width { get; init; }
+    /// <summary>Content hash of the tokenizer files (a JSON object name → base64), when the model has them.</summary>
+    [Id(10)] public string? TokenizerHash { get; init; }
+    /// <summary>The dtype of the weights as published: float32, float16 or bfloat16.</summary>
+    [Id(11)] public string DType { get; init; } = "float32";
+    /// <summary>Hops keep a key/value cache per session, so each new token costs one position per block.</summary>
+    [Id(12)] public bool Sessions { get; init; }
+    /// <summary>Bytes one block caches per token of a session (in the weights' dtype).</summary>
+    [Id(13)] public long CacheBytesPerTokenPerBlock { get; init; }
+    /// <summary>Tokens that end a generation (the model's end-of-sequence ids).</summary>
+    [Id(14)] public List<int> EosTokens { get; init; } = [];
 }
 
 [GenerateSerializer, Alias("regatta.LayerMapView")]

@@ -40,6 +40,10 @@ public static class NetworkLimits
     public const int MaxTargetWorkers = 10_000;
     public const int MaxReplication = 64;
 
+    /// <summary>Bytes one parameter takes on a worker in this mode; "none" keeps the weights' own dtype.</summary>
+    public static double BytesPerParameter(string mode, string modelDType) =>
+        mode == "none" && modelDType is "float16" or "bfloat16" ? 2 : BytesPerParameter(mode);
+
     /// <summary>Bytes one parameter takes on a worker in this mode.</summary>
     public static double BytesPerParameter(string mode) => mode switch
     {

@@ -99,7 +99,7 @@ public sealed class LayerMapGrain(
         _pending = null;
         var model = await Model();
         var settings = await GrainFactory.GetGrain<INetworkSettingsGrain>(0).Get();
-        var bytesPerBlock = (long)Math.Ceiling(model.ParametersPerBlock * NetworkLimits.BytesPerParameter(settings.Quantization));
+        var bytesPerBlock = (long)Math.Ceiling(model.ParametersPerBlock * NetworkLimits.BytesPerParameter(settings.Quantization, model.DType));
         var before = Data.View?.ModelVersion == model.Version ? Data.View.Assignments : new Dictionary<string, LayerRange>();
         var plan = LayerPlanner.Plan(model.Blocks, bytesPerBlock, settings.Replication,
             Data.Candidates.Select(c => new PlannerWorker(c.Key, c.Value, before.GetValueOrDefault(c.Key))));
@@ -157,6 +157,13 @@ public sealed class LayerMapGrain(
         var weights = ModelWeights.FromBytes(await blobs.ReadAllAsync(checkpoint.ModelHash));
         var model = await new ServedModels(blobs).Publish(run.Spec.Model, weights, $"run:{runId}@{checkpoint.Round}");
         return await Switch(model);
+    }
+
+    public async Task<ServedModel> ServeFolder(string path)
+    {
+        if (string.IsNullOrWhiteSpace(path) || path.Length > 4096 || !Path.IsPathFullyQualified(path))
+            throw new RegattaException("bad_model_folder", "folder: must be an absolute folder path on the silo");
+        return await Switch(await new ServedModels(blobs).FromFolder(path));
     }
 
     private async Task<ServedModel> Switch(ServedModel model)

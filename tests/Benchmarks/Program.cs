@@ -80,6 +80,7 @@ foreach (var (p, ks) in fedAvg)
 }
 Scenario("Agent training overhead", () => TrainingOverheadScenario.Run(root, quick ? 100 : 400, repeats).ToList());
 Scenario("Robust aggregation", () => RobustScenario.Run(robust.K, robust.P, repeats).ToList());
+Scenario("Inference sessions", () => InferenceSessionScenario.Run(quick, repeats).ToList());
 if (!args.Contains("--no-cluster"))
 {
     Scenario("Idle worker memory", () => IdleWorkerScenario.RunAsync(quick ? 300 : 1000).GetAwaiter().GetResult());
