@@ -222,12 +222,14 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
     /// </summary>
     public string? CandidateReady(CandidateOutcome outcome)
     {
+        // A noised aggregate is a release whether or not it is used (it is stored; witnesses may see it): it is counted
+        // even when it arrives stale or while paused, at its round's sampling rate, or at 1 when that round is gone.
+        if (outcome.Noised && data.Spec?.Privacy.Dp is { Mode: DpMode.Central } dp)
+            PrivacyBudget.Spend(data, dp, data.Current is { } of && of.Round == outcome.Round && of.Attempt == outcome.Attempt ? of.SamplingRate : 1);
         if (data.Current is not { } current || current.Round != outcome.Round || current.Attempt != outcome.Attempt || current.CandidateHash is not null)
             return null;
         // While paused nothing moves; the grain aggregates again after Resume, since the round still has no candidate.
         if (data.State != RunState.RoundWitness) return null;
-        // A noised aggregate is a release whether or not it is committed: witnesses see it, and it is stored.
-        if (outcome.Noised && Spec.Privacy.Dp is { Mode: DpMode.Central } dp) PrivacyBudget.Spend(data, dp, current.SamplingRate);
         var refusal = outcome.CandidateHash is null ? outcome.Refusal ?? "no candidate" : ValidationRefusal(outcome.ValidationLoss);
         if (refusal is not null)
         {

@@ -59,6 +59,22 @@ public class PrivacyLedgerTests
     }
 
     [Fact]
+    public void A_noised_candidate_that_arrives_while_paused_or_stale_is_counted_too()
+    {
+        var h = new RunHarness(Spec(new DpSpec { NoiseMultiplier = 2 }));
+        h.BeginFirstRound("w1", "w2");
+        h.ReportAllTrain();
+        var round = h.Round;
+        h.Run.Pause();
+        h.Run.CandidateReady(new CandidateOutcome(round.Round, round.Attempt, "while-paused", null, Noised: true));
+        h.Run.CandidateReady(new CandidateOutcome(round.Round - 1, 1, "stale", null, Noised: true));
+
+        Assert.Equal(2, h.Data.PrivacyReleases);
+        Assert.Null(h.Round.CandidateHash); // neither became the round's candidate
+        Assert.Equal(RdpAccountant.Epsilon(RdpAccountant.Compose(1, 2, 2), h.Spec.Privacy.Dp!.Delta), h.Run.ToView().Epsilon, 9);
+    }
+
+    [Fact]
     public void The_run_finishes_before_a_round_that_would_overspend_max_epsilon()
     {
         var dp = new DpSpec { NoiseMultiplier = 2, Delta = 1e-5 };
