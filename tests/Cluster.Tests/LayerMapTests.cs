@@ -16,20 +16,6 @@ public sealed class LayerMapTests
             Hardware = new Hardware { DeviceKind = "cpu", CpuCores = 2, ServeMemoryBytes = memory },
         })).View;
 
-    /// <summary>A block server that is never asked to run anything: these tests are about who counts as serving.</summary>
-    private sealed class IdleBlockServer : IBlockServer
-    {
-        public Task<ForwardResult> Forward(ForwardRequest request) => throw new InvalidOperationException("not used");
-    }
-
-    /// <summary>What an agent does once it has loaded its blocks: announce its block server for them.</summary>
-    private static async Task Announce(RegattaCluster cluster, string id, IBlockServer server)
-    {
-        var view = await Eventually.Until(() => cluster.Grains.GetGrain<IWorkerOperatorGrain>(id).GetView(), v => v.Layers is not null,
-            TimeSpan.FromSeconds(10), $"{id} told its layers");
-        await cluster.Grains.GetGrain<IWorkerGrain>(id).Serve(cluster.Grains.CreateObjectReference<IBlockServer>(server), view.ModelVersion!, view.Layers!);
-    }
-
     private static Task<LayerMapView> Plan(RegattaCluster cluster, Func<LayerMapView, bool> until, string what) =>
         Eventually.Until(() => cluster.Grains.GetGrain<ILayerMapGrain>(0).GetView(), until, TimeSpan.FromSeconds(20), what);
 
@@ -59,13 +45,12 @@ public sealed class LayerMapTests
         Assert.Equal([1, 1, 1, 1, 1, 1], full.Replicas);
         // Assigned is not served: only once each agent has loaded its blocks and announced them is the network ready.
         Assert.Equal((0.0, false), (full.CoveragePercent, full.ReadyForInference));
-        var server = new IdleBlockServer();
-        await Announce(cluster, "a", server);
-        await Announce(cluster, "b", server);
+        await Announcing.Announce(cluster, "a");
+        await Announcing.Announce(cluster, "b");
         var twoThirds = await Plan(cluster, v => v.Serving.Count == 2, "a and b serve");
         Assert.Equal((66.67, false), (twoThirds.CoveragePercent, twoThirds.ReadyForInference));
         Assert.Equal([1, 1, 1, 1, 0, 0], twoThirds.ServingReplicas);
-        await Announce(cluster, "c", server);
+        await Announcing.Announce(cluster, "c");
         await Plan(cluster, v => v.ReadyForInference, "every block served");
         Assert.Equal([new LayerRange(0, 2), new LayerRange(2, 4), new LayerRange(4, 6)],
             full.Assignments.Values.OrderBy(r => r.Start));
@@ -80,7 +65,7 @@ public sealed class LayerMapTests
         Assert.Equal(new LayerRange(0, 6), four.Assignments["d"]);
         Assert.Equal([2, 2, 2, 2, 2, 2], four.Replicas);
         foreach (var id in new[] { "a", "b", "c" }) Assert.Equal(full.Assignments[id], four.Assignments[id]);
-        await Announce(cluster, "d", server);
+        await Announcing.Announce(cluster, "d");
 
         // a, b, c stop heartbeating (d keeps going): they go offline and d alone covers everything.
         using var beating = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);

@@ -36,9 +36,11 @@ public sealed class WorkerReactivationTests
             await cluster.Grains.GetGrain<IWorkerGrain>("silent").Join("silent", null);
             await Eventually.Until(run.GetView, v => v.Members.Any(m => m.WorkerId == "silent" && m.Status == MemberStatus.Active),
                 TimeSpan.FromSeconds(10), "admitted");
-            var served = await Eventually.Until(() => cluster.Grains.GetGrain<ILayerMapGrain>(0).GetView(), v => v.Assignments.Count == 2,
+            await Eventually.Until(() => cluster.Grains.GetGrain<ILayerMapGrain>(0).GetView(), v => v.Assignments.Count == 2,
+                TimeSpan.FromSeconds(20), "both assigned");
+            foreach (var id in new[] { "silent", "alive" }) await Announcing.Announce(cluster, id);
+            await Eventually.Until(() => cluster.Grains.GetGrain<ILayerMapGrain>(0).GetView(), v => v.ReadyForInference && v.Serving.Count == 2,
                 TimeSpan.FromSeconds(20), "both serve");
-            Assert.True(served.ReadyForInference);
             var lastSeen = (await cluster.Grains.GetGrain<IWorkerOperatorGrain>("silent").GetView()).LastSeen;
 
             // Restarted with a short timeout, and the silence made to outlast it; then "alive" heartbeats.
@@ -46,6 +48,7 @@ public sealed class WorkerReactivationTests
             cluster = await cluster.RestartAsync(heartbeatTimeout: timeout);
             await OutlastTimeout(lastSeen, timeout);
             await cluster.Grains.GetGrain<IWorkerGrain>("alive").Heartbeat(new Heartbeat());
+            await Announcing.Announce(cluster, "alive"); // its agent re-announces its blocks with the heartbeat
 
             // The very first reads after reactivation: no sweep of the liveness clock has run on this silo yet.
             var silent = await cluster.Grains.GetGrain<IWorkerOperatorGrain>("silent").GetView();
@@ -53,7 +56,9 @@ public sealed class WorkerReactivationTests
             Assert.Equal(Liveness.Online, (await cluster.Grains.GetGrain<IWorkerOperatorGrain>("alive").GetView()).Liveness);
             var map = await cluster.Grains.GetGrain<ILayerMapGrain>(0).GetView();
             Assert.Equal(["alive"], map.Assignments.Keys);
-            Assert.True(map.ReadyForInference); // "alive" holds every block
+            Assert.DoesNotContain("silent", map.Serving.Keys);
+            await Eventually.Until(() => cluster.Grains.GetGrain<ILayerMapGrain>(0).GetView(), v => v.ReadyForInference,
+                TimeSpan.FromSeconds(10), "\"alive\" serves every block"); // its announcement is one-way: it lands soon after
 
             // The silent worker also leaves its run, and the worker list says Offline.
             run = cluster.Grains.GetGrain<IRunGrain>("silent"); // through the restarted cluster's client
@@ -82,6 +87,7 @@ public sealed class WorkerReactivationTests
                 Hardware = new Hardware { DeviceKind = "cpu", CpuCores = 2, ServeMemoryBytes = blocks * 10 },
             });
             await cluster.Grains.GetGrain<IWorkerOperatorGrain>("only").Approve();
+            await Announcing.Announce(cluster, "only");
             await Eventually.Until(() => cluster.Grains.GetGrain<ILayerMapGrain>(0).GetView(), v => v.ReadyForInference, TimeSpan.FromSeconds(20), "ready");
             var lastSeen = (await cluster.Grains.GetGrain<IWorkerOperatorGrain>("only").GetView()).LastSeen;
 
