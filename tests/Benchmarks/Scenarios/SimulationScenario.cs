@@ -92,7 +92,9 @@ public static class SimulationScenario
         };
         try
         {
-            using var host = AgentHost.Build(template, logging => logging.SetMinimumLevel(LogLevel.Error));
+            // The load cluster's service and cluster ids are its own (an agent's are "regatta").
+            using var host = AgentHost.Build(template, logging => logging.SetMinimumLevel(LogLevel.Error),
+                client => client.Services.PostConfigure<Orleans.Configuration.ClusterOptions>(o => (o.ClusterId, o.ServiceId) = ("regatta-bench", "regatta-bench")));
             await host.StartAsync();
             await Simulation.RunAsync(template, new SimulationOptions { RunId = "simulation-bench", Clients = spec.Data.Partitions, Concurrency = slots },
                 host.Services.GetRequiredService<IClusterClient>(), host.Services.GetRequiredService<ILoggerFactory>(),
