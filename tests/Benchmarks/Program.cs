@@ -90,6 +90,7 @@ if (!args.Contains("--no-cluster"))
     Scenario("Agent heartbeats through TLS and the gate", load.TlsHeartbeats);
     Scenario("Round transition", load.RoundTransition);
     Scenario("Weight transfer", () => WeightTransferScenario.RunAsync(quick ? 20 : 100, quick ? 1 : 3).GetAwaiter().GetResult());
+    Scenario("Simulated federation", () => SimulationScenario.RunAsync(quick ? [100] : [100, 1000], quick ? 2 : 3).GetAwaiter().GetResult());
 }
 
 total.Stop();

@@ -136,7 +136,7 @@ public sealed class ComponentTests : IAsyncDisposable
         Assert.Contains("—", table.Find("tr[data-round='2']").TextContent); // no witnesses
 
         // The tooltip of round 1's selected members (rounds are listed newest first: round 2's chip, then round 1's two).
-        var tooltip = table.FindComponents<MemberCount>().First(c => c.Instance.Ids.Count == 120).FindComponent<MudBlazor.MudTooltip>().Instance.Text!;
+        var tooltip = table.FindComponents<MemberCount>().First(c => c.Instance.Ids.Count == 120).FindComponent<MudBlazor.MudTooltip>().Instance.Text ?? "";
         Assert.StartsWith("worker-000, worker-001", tooltip);
         Assert.EndsWith($"worker-{MemberCount.Named - 1:D3} and {120 - MemberCount.Named} more", tooltip.Trim());
     }
