@@ -14,19 +14,9 @@ namespace Regatta.Tests;
 [Collection(Production.Name)]
 public sealed class TwoSiloDashboardTests(PostgresServer postgres)
 {
-    private const string Spec = """
-        name: two-silos
-        model:
-          name: mlp
-          parameters: { inputs: 4, hidden: 8, classes: 2 }
-        data: { source: blobs, partitions: 2, samplesPerClient: 50, validationSamples: 100 }
-        rounds: 3
-        minClients: 2
-        minUpdates: 1
-        roundDeadline: 20s
-        witnesses: { count: 1, quorum: 1, lossTolerance: 10 }
-        seed: 3
-        """;
+    private static readonly string Spec = RunSpecYaml.Write(Specs.Quick());
+    // Two silos, PostgreSQL and Chromium on 2 cores: a circuit may take longer than Playwright's 5 s default to start.
+    private static readonly LocatorAssertionsToHaveAttributeOptions Slow = new() { Timeout = 30_000 };
 
     [Fact]
     public async Task A_sign_in_on_one_silo_holds_on_the_other_and_the_page_moves_to_the_survivor_when_its_silo_stops()
@@ -55,7 +45,7 @@ public sealed class TwoSiloDashboardTests(PostgresServer postgres)
             await page.ClickAsync("[data-testid=signin-submit]");
             await page.WaitForURLAsync(url => !url.Contains("/signin"));
             Assert.Equal(0, Reached(proxy, $"POST {SignInEndpoints.SignInPost}"));
-            await Expect(page.Locator("[data-testid=interactive]")).ToHaveAttributeAsync("data-interactive", "true");
+            await Expect(page.Locator("[data-testid=interactive]")).ToHaveAttributeAsync("data-interactive", "true", Slow);
 
             // Loaded and used through silo 1 with silo 0's cookie. A stray request of the page left behind (Blazor's
             // disconnect beacon) may take a turn of the round robin first: navigate again until the page came from silo 1.
@@ -130,7 +120,7 @@ public sealed class TwoSiloDashboardTests(PostgresServer postgres)
     private static async Task CreateRunAsync(IPage page, string runId)
     {
         await page.GotoAsync("/runs/new");
-        await Expect(page.Locator("[data-testid=interactive]")).ToHaveAttributeAsync("data-interactive", "true");
+        await Expect(page.Locator("[data-testid=interactive]")).ToHaveAttributeAsync("data-interactive", "true", Slow);
         await page.Locator("[data-testid=run-id]").FillAsync(runId);
         await page.Locator("[data-testid=yaml]").FillAsync(Spec);
         await page.ClickAsync("[data-testid=create]");
