@@ -52,11 +52,13 @@ public static class SiloHealth
 /// </summary>
 internal sealed class ShutdownDrain(TimeSpan delay, CircuitConnections circuits) : IHostedLifecycleService
 {
-    public bool Draining => circuits.Draining;
+    private volatile bool _draining;
+
+    public bool Draining => _draining;
 
     public async Task StoppingAsync(CancellationToken cancellationToken)
     {
-        circuits.Draining = true;
+        _draining = true;
         try
         {
             await Task.Delay(delay, cancellationToken);
@@ -74,28 +76,23 @@ internal sealed class ShutdownDrain(TimeSpan delay, CircuitConnections circuits)
 
 /// <summary>
 /// The dashboard's open circuits (one WebSocket each). The web server waits for open connections when it stops, and a
-/// circuit never ends by itself: after the drain they are closed, and while draining no new one is accepted, so each
-/// browser reconnects to another silo at once (a new page there, still signed in) instead of holding this one up.
+/// circuit never ends by itself: after the drain they are closed and no new one is accepted, so each browser
+/// reconnects to another silo at once (a new page there, still signed in) instead of holding this one up.
 /// </summary>
 internal sealed class CircuitConnections
 {
     private readonly ConcurrentDictionary<HttpContext, byte> _open = new();
-    private volatile bool _draining;
-
-    public bool Draining
-    {
-        get => _draining;
-        set => _draining = value;
-    }
+    private volatile bool _closed;
 
     public async Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
-        if (!context.WebSockets.IsWebSocketRequest)
+        // By header: WebSocketManager.IsWebSocketRequest is only set inside the hub's own pipeline, after this runs.
+        if (!context.Request.Headers.Upgrade.ToString().Contains("websocket", StringComparison.OrdinalIgnoreCase))
         {
             await next(context);
             return;
         }
-        if (_draining)
+        if (_closed)
         {
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             return;
@@ -113,6 +110,7 @@ internal sealed class CircuitConnections
 
     public void CloseAll()
     {
+        _closed = true;
         foreach (var context in _open.Keys) context.Abort();
     }
 }

@@ -106,12 +106,7 @@ public sealed class RoundRobinProxy : IAsyncDisposable
             int read;
             while ((read = await from.ReadAsync(buffer, _stop.Token)) > 0)
             {
-                if (noteFirstLine is { FirstLine: null })
-                {
-                    var text = Encoding.ASCII.GetString(buffer, 0, read);
-                    var end = text.IndexOf('\r');
-                    noteFirstLine.FirstLine = end < 0 ? text : text[..end];
-                }
+                if (noteFirstLine is not null && RequestLine(buffer.AsSpan(0, read)) is { } request) noteFirstLine.Note(request);
                 await to.WriteAsync(buffer.AsMemory(0, read), _stop.Token);
             }
         }
@@ -121,6 +116,16 @@ public sealed class RoundRobinProxy : IAsyncDisposable
             // Half-close: the other direction ends when its peer sees this one end.
             try { to.Socket.Shutdown(SocketShutdown.Send); } catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
         }
+    }
+
+    /// <summary>"GET /path HTTP/1.1" when a read starts with a request line (browsers write each request at once).</summary>
+    private static string? RequestLine(ReadOnlySpan<byte> bytes)
+    {
+        var end = bytes.IndexOf("\r\n"u8);
+        if (end < 0) return null;
+        var line = Encoding.ASCII.GetString(bytes[..end]);
+        var space = line.IndexOf(' ');
+        return space > 0 && line[..space].All(char.IsAsciiLetterUpper) && line.EndsWith(" HTTP/1.1", StringComparison.Ordinal) ? line : null;
     }
 
     public async ValueTask DisposeAsync()
@@ -142,11 +147,23 @@ public sealed class RoundRobinProxy : IAsyncDisposable
     }
 }
 
-/// <summary>One proxied connection: the backend's index, and the first line the client sent.</summary>
+/// <summary>One proxied connection: the backend's index, and the request lines the client sent on it.</summary>
 public sealed class ProxiedConnection(int id, int backend)
 {
+    private readonly ConcurrentQueue<string> _requests = new();
+    private volatile bool _closed;
+
     public int Id { get; } = id;
     public int Backend { get; } = backend;
-    public volatile string? FirstLine;
-    public volatile bool Closed;
+    public IReadOnlyCollection<string> Requests => _requests;
+    /// <summary>The first request ("GET /_blazor HTTP/1.1" for a circuit's WebSocket), or null before any.</summary>
+    public string? FirstLine => _requests.TryPeek(out var first) ? first : null;
+
+    public bool Closed
+    {
+        get => _closed;
+        set => _closed = value;
+    }
+
+    public void Note(string request) => _requests.Enqueue(request);
 }
