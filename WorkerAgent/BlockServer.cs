@@ -103,6 +103,14 @@ public sealed class BlockServer(string workerId, string device, ModelTransfer tr
             throw new InvalidOperationException($"this agent holds {loaded?.Layers.ToString() ?? "no blocks"}, not [{request.From},{request.To}) of {request.ModelVersion}");
         if (request.NewTokens < 0 || request.NewTokens > request.Time)
             throw new ArgumentException($"newTokens {request.NewTokens} is not within [0, {request.Time}]");
+        if (request is { SessionId: { } closing, EndSession: true, Time: 0 })
+        {
+            // A request that ended early (end of sequence, or failed) frees its cache here now, not at idle expiry.
+            await _compute.WaitAsync();
+            try { _sessions.Close(closing); }
+            finally { _compute.Release(); }
+            return new ForwardResult { WorkerId = workerId };
+        }
         if (HopDelay > TimeSpan.Zero) await Task.Delay(HopDelay);
         await _compute.WaitAsync();
         float[] output;

@@ -53,24 +53,31 @@ public sealed class Generation(IGrainFactory grains, ServedTokenizers tokenizers
         var logits = new List<float[]>();
         var emitted = 0;
         var steps = Math.Max(1, request.MaxNewTokens);
-        for (var step = 0; step < steps; step++)
+        try
         {
-            var next = await chain.Step(tokens, step == 0 ? tokens.Count : 1, last: step == steps - 1);
-            if (request.ReturnLogits) logits.Add(next);
-            if (request.MaxNewTokens == 0) break;
-            var token = sampler.Next(next);
-            tokens.Add(token);
-            string? delta = null;
-            if (tokenizer is not null)
+            for (var step = 0; step < steps; step++)
             {
-                // Decode the whole completion so a character split over tokens comes out whole, once complete.
-                var text = tokenizer.Decode(tokens.Skip(prompt.Count));
-                var upTo = text.EndsWith('\uFFFD') ? emitted : text.Length;
-                delta = upTo > emitted ? text[emitted..upTo] : "";
-                emitted = Math.Max(emitted, upTo);
+                var next = await chain.Step(tokens, step == 0 ? tokens.Count : 1, last: step == steps - 1);
+                if (request.ReturnLogits) logits.Add(next);
+                if (request.MaxNewTokens == 0) break;
+                var token = sampler.Next(next);
+                tokens.Add(token);
+                string? delta = null;
+                if (tokenizer is not null)
+                {
+                    // Decode the whole completion so a character split over tokens comes out whole, once complete.
+                    var text = tokenizer.Decode(tokens.Skip(prompt.Count));
+                    var upTo = text.EndsWith('\uFFFD') ? emitted : text.Length;
+                    delta = upTo > emitted ? text[emitted..upTo] : "";
+                    emitted = Math.Max(emitted, upTo);
+                }
+                await onToken(new GenerationEvent { Token = token, Text = delta });
+                if (request.StopAtEos && model.EosTokens.Contains(token)) break;
             }
-            await onToken(new GenerationEvent { Token = token, Text = delta });
-            if (request.StopAtEos && model.EosTokens.Contains(token)) break;
+        }
+        finally
+        {
+            await chain.Close(); // stopped early or failed: free the caches now
         }
 
         var completion = tokens.Count - prompt.Count;

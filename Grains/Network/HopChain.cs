@@ -17,6 +17,7 @@ public sealed class HopChain(IGrainFactory grains, ChainRouter router, ServedMod
     private readonly HashSet<string> _excluded = new(StringComparer.Ordinal);
     private List<Hop>? _chain;
     private int _cached; // positions every hop of the chain holds
+    private bool _closed;
 
     public bool Sessions => sessions;
     /// <summary>Models published before the width was recorded carry it in their spec.</summary>
@@ -82,8 +83,28 @@ public sealed class HopChain(IGrainFactory grains, ChainRouter router, ServedMod
             if (logits is null) continue;
             LastTimings = timings;
             _cached = tokens.Count;
+            _closed = last; // the hops dropped the session with the last step
             return logits;
         }
+    }
+
+    /// <summary>Frees the session's caches on the chain's hops when the request ends before its last planned step; best effort (idle expiry frees what this misses).</summary>
+    public async Task Close()
+    {
+        if (!sessions || _chain is not { } chain || _closed) return;
+        _closed = true;
+        var close = new ForwardRequest { RequestId = requestId, ModelVersion = model.Version, SessionId = requestId, EndSession = true, Time = 0, Tokens = [] };
+        await Task.WhenAll(chain.Select(async hop =>
+        {
+            try
+            {
+                await grains.GetGrain<IWorkerClusterGrain>(hop.WorkerId).Forward(close with { From = hop.From, To = hop.To });
+            }
+            catch (Exception e) when (e is RegattaException or TimeoutException or OrleansException)
+            {
+                logger.LogDebug("Request {RequestId}: closing the session on {WorkerId} failed: {Error}", requestId, hop.WorkerId, e.Message);
+            }
+        }));
     }
 
     /// <summary>What a worker sends back is outside input too: the wrong size or a non-finite value fails the request.</summary>

@@ -32,12 +32,19 @@ public sealed class HfInferenceTests
     {
         await using var cluster = await RegattaCluster.StartAsync();
         var reference = HfReference.Write("llama", cluster.DataDir);
+        // The 4th greedy token is made an end-of-sequence token, so a request can stop before its last planned step.
+        var stop = reference.Greedy[3];
+        var configPath = Path.Combine(reference.Folder, "config.json");
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(configPath))!;
+        config["eos_token_id"] = new System.Text.Json.Nodes.JsonArray(stop);
+        File.WriteAllText(configPath, config.ToJsonString());
         var served = await cluster.Grains.GetGrain<ILayerMapGrain>(0).ServeFolder(reference.Folder);
+        Assert.Contains(stop, served.EosTokens);
         Assert.Equal((6, 320, "float32", true), (served.Blocks, served.Vocab, served.DType, served.Sessions));
         Assert.Equal(8, served.PartHashes.Count);
         Assert.Equal(await cluster.Grains.GetGrain<ILayerMapGrain>(0).ServeFolder(reference.Folder) is { } again ? again.Version : "", served.Version);
         await using var fleet = new AgentFleet(cluster);
-        await Serve(cluster, fleet, ["l-1", "l-2", "l-3"], blocksEach: 2);
+        var agents = await Serve(cluster, fleet, ["l-1", "l-2", "l-3"], blocksEach: 2);
         var plan = await cluster.Grains.GetGrain<ILayerMapGrain>(0).GetView();
         Assert.Equal([new LayerRange(0, 2), new LayerRange(2, 4), new LayerRange(4, 6)], plan.Assignments.Values.OrderBy(r => r.Start));
         await cluster.Grains.GetGrain<IUserGrain>("ada").Register("Ada");
@@ -74,6 +81,12 @@ public sealed class HfInferenceTests
         Assert.Equal(reference.Greedy[..8], events[..8].Select(e => e.Token));
         Assert.Equal(reference.Greedy[..8], events[^1].Result!.Tokens);
         Assert.All(events[..8], e => Assert.Null(e.Result));
+
+        // Every request closed its session on every hop: with its last step, or (stopped early) right after it.
+        var early = await inference.Generate(new GenerationRequest { UserId = "ada", PromptTokens = [.. reference.GreedyPrompt], MaxNewTokens = 32, StopAtEos = true });
+        Assert.Equal(reference.Greedy[..(Array.IndexOf(reference.Greedy, stop) + 1)], early.Tokens);
+        Assert.True(early.CompletionTokens < 32);
+        foreach (var agent in agents) await Eventually.Until(() => Task.FromResult(agent.Session.Serving.Sessions.Count), n => n == 0, Patience, $"{agent.Id} holds no session");
     }
 
     [Fact]
