@@ -43,15 +43,8 @@ public sealed record LayerAssignmentDto(
         new(v.Layers?.Start, v.Layers?.End, modelName, peers, v.Layers is null, WorkerText.Status(v), WorkerText.StandbyReason(v));
 }
 
-/// <summary>The registration reply: the seed's LayerAssignment plus the worker's token (only in the reply that issues it).</summary>
-public sealed record WorkerRegistrationReply(
-    [property: JsonPropertyName("worker_id")] string WorkerId,
-    [property: JsonPropertyName("worker_token")] string WorkerToken,
-    [property: JsonPropertyName("approval")] ApprovalStatus Approval,
-    [property: JsonPropertyName("heartbeat_interval_seconds")] double HeartbeatIntervalSeconds,
-    /// <summary>Fields of the request that were accepted but not used, and why.</summary>
-    [property: JsonPropertyName("ignored")] Dictionary<string, string>? Ignored,
-    [property: JsonIgnore] LayerAssignmentDto Assignment)
+/// <summary>A reply that carries the seed's LayerAssignment fields at its top level, as the seed's worker app reads them.</summary>
+public abstract record LayerAssignmentReply([property: JsonIgnore] LayerAssignmentDto Assignment)
 {
     [JsonPropertyName("layers_start")] public int? LayersStart => Assignment.LayersStart;
     [JsonPropertyName("layers_end")] public int? LayersEnd => Assignment.LayersEnd;
@@ -61,6 +54,16 @@ public sealed record WorkerRegistrationReply(
     [JsonPropertyName("status")] public string Status => Assignment.Status;
     [JsonPropertyName("standby_reason")] public string? StandbyReason => Assignment.StandbyReason;
 }
+
+/// <summary>The registration reply: the seed's LayerAssignment plus the worker's token (only in the reply that issues it).</summary>
+public sealed record WorkerRegistrationReply(
+    [property: JsonPropertyName("worker_id")] string WorkerId,
+    [property: JsonPropertyName("worker_token")] string WorkerToken,
+    [property: JsonPropertyName("approval")] ApprovalStatus Approval,
+    [property: JsonPropertyName("heartbeat_interval_seconds")] double HeartbeatIntervalSeconds,
+    /// <summary>Fields of the request that were accepted but not used, and why.</summary>
+    [property: JsonPropertyName("ignored")] Dictionary<string, string>? Ignored,
+    LayerAssignmentDto Assignment) : LayerAssignmentReply(Assignment);
 
 /// <summary>POST /api/workers/heartbeat.</summary>
 public sealed record HeartbeatRequest
@@ -84,16 +87,7 @@ public sealed record HeartbeatReplyDto(
     [property: JsonPropertyName("pending_assignments")] int PendingAssignments,
     [property: JsonPropertyName("runs")] List<string> Runs,
     [property: JsonPropertyName("next_heartbeat_seconds")] double NextHeartbeatSeconds,
-    [property: JsonIgnore] LayerAssignmentDto Assignment)
-{
-    [JsonPropertyName("layers_start")] public int? LayersStart => Assignment.LayersStart;
-    [JsonPropertyName("layers_end")] public int? LayersEnd => Assignment.LayersEnd;
-    [JsonPropertyName("model_name")] public string ModelName => Assignment.ModelName;
-    [JsonPropertyName("initial_peers")] public List<string> InitialPeers => Assignment.InitialPeers;
-    [JsonPropertyName("is_idle")] public bool IsIdle => Assignment.IsIdle;
-    [JsonPropertyName("status")] public string Status => Assignment.Status;
-    [JsonPropertyName("standby_reason")] public string? StandbyReason => Assignment.StandbyReason;
-}
+    LayerAssignmentDto Assignment) : LayerAssignmentReply(Assignment);
 
 public sealed record WorkerDto(
     [property: JsonPropertyName("worker_id")] string WorkerId,
