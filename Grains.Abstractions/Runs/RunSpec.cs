@@ -120,6 +120,12 @@ public sealed record PrivacySpec
 {
     /// <summary>Differentially private aggregation; null: none.</summary>
     [Id(0)] public DpSpec? Dp { get; init; }
+    /// <summary>
+    /// Secure aggregation (pairwise masking, Bonawitz et al. 2017): the coordinator would learn only the sum of the
+    /// updates. The protocol exists (Learning/Privacy/SecureAggregation); validation refuses the flag until the round
+    /// flow carries it.
+    /// </summary>
+    [Id(1)] public bool SecureAggregation { get; init; }
 }
 
 [GenerateSerializer, Alias("regatta.DpMode")]
