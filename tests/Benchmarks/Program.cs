@@ -76,6 +76,7 @@ foreach (var p in fedAvgP)
 }
 Scenario("Agent training overhead", () => TrainingOverheadScenario.Run(root, quick ? 100 : 400, repeats).ToList());
 Scenario("Robust aggregation", () => RobustScenario.Run(robust.K, robust.P, repeats).ToList());
+Scenario("Secure aggregation", () => SecureAggregationScenario.Run([10, 100], quick ? 10_000 : 100_000, quick ? 1 : repeats).ToList());
 if (!args.Contains("--no-cluster"))
 {
     Scenario("Idle worker memory", () => IdleWorkerScenario.RunAsync(quick ? 300 : 1000).GetAwaiter().GetResult());
