@@ -111,14 +111,28 @@ public class SecureAggregationTests
         Assert.Equal(outcome.Sum!.Sum, settings.Encoding.DecodeSum(MemoryMarshal.Cast<byte, uint>(last), 4));
     }
 
+    /// <summary>Members 1, 2 and 3 and the roster of their advertised keys.</summary>
+    private sealed record Three(SecAggMember A, SecAggMember B, SecAggMember C, SecAggAdvertisement[] Roster) : IDisposable
+    {
+        public static Three Of(SecAggSettings settings)
+        {
+            var (a, b, c) = (new SecAggMember(1, settings), new SecAggMember(2, settings), new SecAggMember(3, settings));
+            return new Three(a, b, c, [a.Advertise(), b.Advertise(), c.Advertise()]);
+        }
+
+        public void Dispose()
+        {
+            A.Dispose();
+            B.Dispose();
+            C.Dispose();
+        }
+    }
+
     [Fact]
     public void A_member_refuses_to_unmask_below_the_threshold_or_twice()
     {
-        var settings = Settings(threshold: 3);
-        using var a = new SecAggMember(1, settings);
-        using var b = new SecAggMember(2, settings);
-        using var c = new SecAggMember(3, settings);
-        var roster = new[] { a.Advertise(), b.Advertise(), c.Advertise() };
+        using var three = Three.Of(Settings(threshold: 3));
+        var (a, b, c, roster) = three;
         var shares = new[] { a, b, c }.SelectMany(m => m.ShareKeys(roster)).ToList();
         a.MaskedInput(new float[Length], shares.Where(s => s.To == 1).ToList());
         Assert.Contains("fewer than the threshold", Assert.Throws<SecAggException>(() => a.Unmask([1, 2])).Message);
@@ -130,10 +144,8 @@ public class SecureAggregationTests
     public void A_share_altered_in_transit_or_readdressed_does_not_open()
     {
         var settings = Settings(threshold: 2);
-        using var a = new SecAggMember(1, settings);
-        using var b = new SecAggMember(2, settings);
-        using var c = new SecAggMember(3, settings);
-        var roster = new[] { a.Advertise(), b.Advertise(), c.Advertise() };
+        using var three = Three.Of(settings);
+        var (a, b, c, roster) = three;
         var fromB = b.ShareKeys(roster).Single(s => s.To == 1);
         a.ShareKeys(roster);
         var altered = fromB with { Sealed = fromB.Sealed.ToArray() };
