@@ -84,6 +84,7 @@ public static class DashboardSetup
         app.MapStaticAssets();
         app.MapDashboardSignIn();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        app.MapGet("/dashboard", () => Results.Redirect("/")); // the volunteer network's browser link
         MapOrleansDashboard(app);
         return app;
     }

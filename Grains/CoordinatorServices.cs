@@ -11,6 +11,7 @@ public static class CoordinatorServices
     {
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IBlobStore, BlobStore>(); // production replaces it with the shared database's
+        services.TryAddSingleton<Network.ServedTokenizers>(); // tokenizers of served models, by content hash
         services.TryAddSingleton<BlobDataPlane>(); // the silo host fills in the HTTP URL it advertises for blobs
         services.AddSingleton<IModelRuntime, TorchModelRuntime>();
         services.TryAddSingleton<Workers.WorkerLivenessClock>(); // one liveness timer per silo for all worker grains

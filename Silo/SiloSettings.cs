@@ -27,6 +27,16 @@ public sealed record SiloSettings
     public string? AdminApiKey { get; init; }
     /// <summary>The certificate of the gateway and silo-to-silo TLS (<c>Regatta:Tls:*</c>); required in Postgres mode.</summary>
     public SiloTlsSettings Tls { get; init; } = new();
+    /// <summary>
+    /// How long the host gives its services to stop after SIGTERM (<c>Regatta:ShutdownTimeout</c>): the drain below, then
+    /// Orleans handing its grains over. Kept under Kubernetes' terminationGracePeriodSeconds (60 s in deploy/k8s).
+    /// </summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(50);
+    /// <summary>
+    /// After SIGTERM, how long the silo keeps serving HTTP while /healthz/ready says 503 (<c>Regatta:DrainDelay</c>), so
+    /// that load balancers that poll readiness stop sending before it goes.
+    /// </summary>
+    public TimeSpan DrainDelay { get; init; } = TimeSpan.FromSeconds(2);
 
     public static SiloSettings From(IConfiguration section)
     {
@@ -44,7 +54,12 @@ public sealed record SiloSettings
             ServiceId = section["ServiceId"] ?? settings.ServiceId,
             AdvertisedIp = Address(section, "AdvertisedIp"),
             AdminApiKey = string.IsNullOrEmpty(section["AdminApiKey"]) ? null : section["AdminApiKey"],
+            ShutdownTimeout = Duration(section, "ShutdownTimeout", settings.ShutdownTimeout, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10)),
+            DrainDelay = Duration(section, "DrainDelay", settings.DrainDelay, TimeSpan.Zero, TimeSpan.FromMinutes(1)),
         };
+        if (settings.DrainDelay >= settings.ShutdownTimeout)
+            throw new InvalidOperationException(
+                $"Regatta:DrainDelay ({settings.DrainDelay}) must be shorter than Regatta:ShutdownTimeout ({settings.ShutdownTimeout}): the drain is part of the shutdown");
         if (settings.SiloPort == settings.GatewayPort)
             throw new InvalidOperationException($"Regatta:SiloPort and Regatta:GatewayPort must differ (both are {settings.SiloPort})");
         if (settings.Storage == StorageKind.Postgres && (settings.AdminApiKey?.Trim().Length ?? 0) < MinAdminApiKeyLength)
@@ -62,6 +77,15 @@ public sealed record SiloSettings
         return int.TryParse(text, out var port) && port is > 0 and < 65536
             ? port
             : throw new InvalidOperationException($"Regatta:{key} must be a port in [1, 65535], not '{text}'");
+    }
+
+    private static TimeSpan Duration(IConfiguration section, string key, TimeSpan fallback, TimeSpan min, TimeSpan max)
+    {
+        var text = section[key];
+        if (text is null) return fallback;
+        return TimeSpan.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var value) && value >= min && value <= max
+            ? value
+            : throw new InvalidOperationException($"Regatta:{key} must be a duration (hh:mm:ss) in [{min}, {max}], not '{text}'");
     }
 
     private static IPAddress? Address(IConfiguration section, string key)

@@ -1,5 +1,4 @@
 using System.Net;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Orleans.Configuration;
 using Orleans.Dashboard;
 using Regatta.Grains;
@@ -33,7 +32,7 @@ public static class SiloSetup
         builder.Services.AddRegattaCoordinator();
         var connectionString = builder.Configuration.GetConnectionString("Regatta");
         builder.UseOrleans(silo => silo.ConfigureRegattaSilo(settings, connectionString));
-        builder.Services.AddHealthChecks().AddCheck<SiloHealth>("silo");
+        builder.AddRegattaHealth(settings);
         builder.AddRegattaMetrics();
         return builder;
     }
@@ -68,26 +67,4 @@ public static class SiloSetup
         return silo;
     }
 
-    public static WebApplication MapRegattaHealth(this WebApplication app)
-    {
-        app.MapHealthChecks("/healthz");
-        return app;
-    }
-}
-
-/// <summary>Ready when this silo's cluster answers with at least one active silo.</summary>
-internal sealed class SiloHealth(IGrainFactory grains) : IHealthCheck
-{
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            var hosts = await grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
-            return hosts.Count > 0 ? HealthCheckResult.Healthy($"{hosts.Count} active silo(s)") : HealthCheckResult.Unhealthy("no active silo");
-        }
-        catch (Exception e)
-        {
-            return HealthCheckResult.Unhealthy("silo not ready: " + e.Message);
-        }
-    }
 }

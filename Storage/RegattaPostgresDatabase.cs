@@ -24,8 +24,9 @@ public sealed class RegattaPostgresDatabase : IAsyncDisposable
         .. RegattaSqliteDatabase.RequiredQueryKeys,
     ];
 
-    /// <summary>Regatta's own tables next to Orleans': content-addressed blobs shared by every silo.</summary>
-    public static IReadOnlyList<string> RequiredTables { get; } = ["orleansstorage", "orleansreminderstable", "orleansmembershiptable", "regatta_blob_info", "regatta_blobs"];
+    /// <summary>Regatta's own tables next to Orleans': content-addressed blobs and the dashboard's key ring, shared by every silo.</summary>
+    public static IReadOnlyList<string> RequiredTables { get; } =
+        ["orleansstorage", "orleansreminderstable", "orleansmembershiptable", "regatta_blob_info", "regatta_blobs", "regatta_dataprotection_keys"];
 
     private RegattaPostgresDatabase(string connectionString, NpgsqlDataSource dataSource, string where)
     {

@@ -50,7 +50,7 @@ public static class AgentHost
             client?.Invoke(orleans);
             if (gateways is not null) orleans.UseStaticClustering(gateways);
             else UseGatewaysUrl(orleans, gatewaysUrls!, options.GatewaysRefresh);
-            orleans.Configure<ClusterOptions>(o => { o.ClusterId = "regatta"; o.ServiceId = "regatta"; });
+            orleans.Configure<ClusterOptions>(o => { o.ClusterId = options.ClusterId; o.ServiceId = options.ServiceId; });
             // The gateway speaks TLS only; the agent checks it is talking to the real silo before sending anything.
             trust.Apply(orleans);
             // Keep trying while the cluster is down; the session's own retries cover calls in between.
@@ -71,13 +71,7 @@ public static class AgentHost
     /// </summary>
     public static SiloTrust Trust(AgentOptions options) =>
         SiloTrust.From(options.SiloCertSha256, options.SiloCa,
-            options.SiloTlsName ?? (options.GatewaysUrl is null ? GatewayHost(options.Coordinator.Split(',')[0].Trim()) : null));
-
-    private static string GatewayHost(string coordinator)
-    {
-        var colon = coordinator.LastIndexOf(':');
-        return (colon > 0 ? coordinator[..colon] : coordinator).Trim('[', ']');
-    }
+            options.SiloTlsName ?? (options.GatewaysUrl is null ? SplitGateway(options.Coordinator.Split(',')[0].Trim()).Host : null));
 
     /// <summary>Gateways from GET /api/cluster/gateways, refreshed often so a lost silo's gateway is replaced quickly.</summary>
     private static void UseGatewaysUrl(IClientBuilder client, IReadOnlyList<Uri> urls, TimeSpan refresh)
@@ -87,13 +81,21 @@ public static class AgentHost
             new HttpGatewayListProvider(urls, refresh, sp.GetRequiredService<ILogger<HttpGatewayListProvider>>())));
     }
 
-    public static IPEndPoint ParseGateway(string coordinator)
+    /// <summary>"host:port", "[v6]:port" or "host" (port 30000) split into its parts, brackets removed.</summary>
+    private static (string Host, int Port) SplitGateway(string coordinator)
     {
         var colon = coordinator.LastIndexOf(':');
-        var host = colon > 0 ? coordinator[..colon] : coordinator;
+        if (colon > 0 && coordinator.StartsWith('[') && coordinator[colon - 1] != ']') colon = -1; // "[v6]" without a port
+        var host = (colon > 0 ? coordinator[..colon] : coordinator).Trim('[', ']');
         var port = 30000;
         if (colon > 0 && (!int.TryParse(coordinator[(colon + 1)..], out port) || port is < 1 or > 65535))
             throw new ArgumentException($"--coordinator '{coordinator}': expected host:port with a port in [1, 65535]");
+        return (host, port);
+    }
+
+    public static IPEndPoint ParseGateway(string coordinator)
+    {
+        var (host, port) = SplitGateway(coordinator);
         var address = IPAddress.TryParse(host, out var ip) ? ip
             : Dns.GetHostAddresses(host).OrderBy(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 0 : 1).First();
         return new IPEndPoint(address, port);

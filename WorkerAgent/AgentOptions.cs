@@ -9,6 +9,11 @@ public sealed record AgentOptions
     public string? GatewaysUrl { get; init; }
     /// <summary>How often the gateway list is read again from <see cref="GatewaysUrl"/>.</summary>
     public TimeSpan GatewaysRefresh { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>The cluster's Orleans ClusterId and ServiceId (--cluster-id, --service-id): the silos' Regatta:ClusterId and Regatta:ServiceId.</summary>
+    public string ClusterId { get; init; } = DefaultClusterId;
+    public string ServiceId { get; init; } = DefaultClusterId;
+    /// <summary>What the silos use unless configured otherwise.</summary>
+    public const string DefaultClusterId = "regatta";
     public required string Name { get; init; }
     public required string WorkerId { get; init; }
     public string Device { get; init; } = "auto";
@@ -24,6 +29,8 @@ public sealed record AgentOptions
     public string? Poison { get; init; }
     /// <summary>Bytes offered for serving model blocks; null: 512 MiB on a CPU, 80% of the VRAM on a GPU; 0 serves nothing.</summary>
     public long? ServeMemoryBytes { get; init; }
+    /// <summary>Bytes for the key/value caches of inference sessions (--session-memory-mb); null: <see cref="BlockServer.DefaultSessionBytes"/>.</summary>
+    public long? SessionMemoryBytes { get; init; }
     /// <summary>Fault injection for tests and demos: extra time every inference hop takes on this agent.</summary>
     public TimeSpan ServeDelay { get; init; }
     /// <summary>The silo certificate's SHA-256 to pin (--silo-cert-sha256 / --silo-cert-sha256-file); null: a CA decides.</summary>

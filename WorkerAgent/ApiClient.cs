@@ -185,7 +185,15 @@ public sealed class ApiClient : IDisposable
 // What the commands read of the API's answers; other fields are ignored. Numbers that are not finite come as null.
 
 public sealed record RunStatusDto(string RunId, RunState State, int Round, int CommittedRounds, double? Accuracy, double? Loss, List<RunMemberDto> Members,
-    double? Epsilon = null);
+    double? Epsilon = null, double? InitialAccuracy = null, RunSpecCoreDto? Spec = null, List<RunTransitionDto>? Timeline = null);
+
+/// <summary>The parts of a run's spec that decide what its members train on and how (the baselines repeat them).</summary>
+public sealed record RunSpecCoreDto(ModelSpec Model, DataSpec Data, TrainingSpec Training, long Seed)
+{
+    public RunSpec ToSpec() => new() { Model = Model, Data = Data, Training = Training, Seed = Seed };
+}
+
+public sealed record RunTransitionDto(RunState From, RunState To, DateTimeOffset At);
 
 public sealed record RunMemberDto(string WorkerId, MemberStatus Status);
 

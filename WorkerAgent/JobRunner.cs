@@ -13,7 +13,8 @@ using TorchSharp;
 namespace Regatta.WorkerAgent;
 
 /// <summary>Carries out one assignment with TorchSharp: train on the local partition, or witness a candidate.</summary>
-public sealed class JobRunner(AgentOptions options, ModelTransfer transfer, ILogger logger, Action<JobProgress?> report)
+/// <param name="compute">Shared by the virtual clients of a simulation: how many of them compute at once (null: no limit).</param>
+public sealed class JobRunner(AgentOptions options, ModelTransfer transfer, ILogger logger, Action<JobProgress?> report, SemaphoreSlim? compute = null)
 {
     private readonly torch.Device _device = DeviceChoice.Resolve(options.Device);
     // Each run's partition is generated or loaded once, then reused every round.
@@ -54,13 +55,13 @@ public sealed class JobRunner(AgentOptions options, ModelTransfer transfer, ILog
                 logger.LogInformation("{JobId} epoch {Epoch} step {Step}/{Total}: loss {Loss:F4}, {Rate:F0} samples/s", job.JobId, p.Epoch, p.Step, p.TotalSteps, p.Loss, p.SamplesPerSecond);
         });
         // TorchSharp dispose scopes belong to one thread: all tensor work of the job runs inside one synchronous call.
-        var (result, local) = await Task.Run(() =>
+        var (result, local) = await Compute(() =>
         {
             using var scope = torch.NewDisposeScope();
             var model = ModelCatalog.Create(job.Spec.Model, job.Spec.Seed);
             WeightsIO.Load(model, global);
             model.to(_device);
-            var trained = LocalTrainer.Train(model, train, job.Spec.Training, _device, job.Spec.Seed + job.Round * 7919L + job.Partition, progress, ct);
+            var trained = LocalTrainer.Train(model, train, job.Spec.Training, _device, LocalTrainer.RoundSeed(job.Spec.Seed, job.Round, job.Partition), progress, ct);
             return (trained, WeightsIO.Read(model));
         }, ct);
         var delta = Poison(UpdateMath.Delta(local, global));
@@ -88,7 +89,7 @@ public sealed class JobRunner(AgentOptions options, ModelTransfer transfer, ILog
         var candidate = await Download(job, job.ModelHash, ct);
         var baseline = job.BaseModelHash is { Length: > 0 } b ? await Download(job, b, ct) : null;
         var (_, holdOut) = Partition(job);
-        var (result, baseLoss) = await Task.Run(() =>
+        var (result, baseLoss) = await Compute(() =>
         {
             using var scope = torch.NewDisposeScope();
             var model = ModelCatalog.Create(job.Spec.Model, job.Spec.Seed);
@@ -131,6 +132,14 @@ public sealed class JobRunner(AgentOptions options, ModelTransfer transfer, ILog
             OutputHash = job.ModelHash,
             Metrics = new() { ["kitBytes"] = bytes.Length, [MetricNames.Examples] = train.Count + holdOut.Count },
         };
+    }
+
+    private async Task<T> Compute<T>(Func<T> work, CancellationToken ct)
+    {
+        if (compute is null) return await Task.Run(work, ct);
+        await compute.WaitAsync(ct);
+        try { return await Task.Run(work, ct); }
+        finally { compute.Release(); }
     }
 
     private async Task<ModelWeights> Download(Assignment job, string hash, CancellationToken ct)

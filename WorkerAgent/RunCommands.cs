@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Regatta.Learning.Training;
 using Regatta.Runs;
 
 namespace Regatta.WorkerAgent;
@@ -62,9 +63,12 @@ public static class RunCommands
         return 0;
     }
 
-    /// <summary>Prints each committed round as it lands; the last line is one JSON object with the outcome.</summary>
+    /// <summary>
+    /// Prints each committed round as it lands; the last line is one JSON object with the outcome. With
+    /// <paramref name="baselines"/>, a finished run is also measured against training without federation (<see cref="Baselines"/>).
+    /// </summary>
     public static async Task<int> WatchAsync(Uri api, AdminKey? key, string runId, TextWriter output, TextWriter error, CancellationToken ct,
-        TimeSpan? interval = null)
+        TimeSpan? interval = null, bool baselines = false)
     {
         using var client = new ApiClient(api, key);
         var run = Uri.EscapeDataString(runId);
@@ -103,13 +107,19 @@ public static class RunCommands
             printed = Math.Max(printed, rounds.Count);
             if (view.State.IsTerminal())
             {
+                var measured = baselines && view.State == RunState.Finished ? await MeasureBaselines(view, output, error, ct) : null;
                 var summary = new Dictionary<string, object?>
                 {
                     ["run"] = runId,
                     ["state"] = view.State.ToString(),
                     ["rounds"] = view.CommittedRounds,
+                    ["initial_accuracy"] = Round(view.InitialAccuracy),
                     ["accuracy"] = Round(view.Accuracy),
+                    ["local_only_accuracy"] = measured is null ? null : Round(measured.LocalOnlyMean),
+                    ["local_only_best"] = measured is null ? null : Round(measured.LocalOnlyBest),
+                    ["centralized_accuracy"] = measured is null ? null : Round(measured.Centralized),
                     ["loss"] = Round(view.Loss),
+                    ["time"] = RunSeconds(view),
                 };
                 if (view.Epsilon is { } spent) summary["epsilon"] = Round(spent); // differential privacy: ε spent at the spec's δ
                 await output.WriteLineAsync(JsonSerializer.Serialize(summary));
@@ -117,6 +127,41 @@ public static class RunCommands
             }
             await Task.Delay(interval ?? TimeSpan.FromSeconds(1), ct);
         }
+    }
+
+    /// <summary>Trains the baselines of a finished run on this machine; null (and a line saying why) when they cannot be.</summary>
+    private static async Task<BaselineResult?> MeasureBaselines(RunStatusDto view, TextWriter output, TextWriter error, CancellationToken ct)
+    {
+        if (view.Spec is not { } spec || view.CommittedRounds < 1)
+        {
+            await error.WriteLineAsync($"run {view.RunId}: no spec or no committed round; baselines not measured");
+            return null;
+        }
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+            $"[{DateTime.Now:HH:mm:ss}] baselines: {spec.Data.Partitions} members alone and all partitions pooled, {view.CommittedRounds} rounds of local training each..."));
+        try
+        {
+            // Small models: one intra-op thread each, and as many models training at once as there are cores.
+            TorchSharp.torch.set_num_threads(1);
+            var result = await Task.Run(() => Baselines.Measure(spec.ToSpec(), view.CommittedRounds, parallelism: Environment.ProcessorCount, ct: ct), ct);
+            await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"[{DateTime.Now:HH:mm:ss}] baselines on the coordinator's validation set: local only {string.Join(" ", result.LocalOnly.Select(a => a.ToString("F3", CultureInfo.InvariantCulture)))} (mean {result.LocalOnlyMean:F3}), centralised {result.Centralized:F3}, initial {result.InitialAccuracy:F3} ({result.Took.TotalSeconds:F1}s)"));
+            return result;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidDataException or IOException)
+        {
+            // A file source lives on the silo's machine, not necessarily on this one.
+            await error.WriteLineAsync($"run {view.RunId}: baselines not measured: {e.Message}");
+            return null;
+        }
+    }
+
+    /// <summary>Seconds from the run's start to its end, from its timeline.</summary>
+    private static double? RunSeconds(RunStatusDto view)
+    {
+        if (view.Timeline is not { Count: > 0 } timeline) return null;
+        var started = timeline.FirstOrDefault(t => t.From == RunState.Created)?.At ?? timeline[0].At;
+        return Math.Round((timeline[^1].At - started).TotalSeconds, 1);
     }
 
     /// <summary>The API writes numbers that are not finite as null; the lines print them as before (NaN).</summary>

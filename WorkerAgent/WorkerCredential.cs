@@ -28,13 +28,20 @@ public sealed class WorkerCredential(string workerId, string cacheDir)
         File.Exists(path) && File.ReadAllText(path).Trim() is { Length: > 0 } text ? text : null;
 }
 
-/// <summary>Puts the worker's id and credential on every call the agent makes (the silo's gate checks them).</summary>
+/// <summary>
+/// Puts the worker's id and credential on every call the agent makes (the silo's gate checks them). In a simulation one
+/// client carries many workers: each virtual client's calls flow from code that set <see cref="Acting"/> to its own.
+/// </summary>
 public sealed class WorkerCredentialStamp(WorkerCredential credential) : IOutgoingGrainCallFilter
 {
+    /// <summary>The worker the calls of this async flow act for, when it is not the process's own.</summary>
+    public static readonly AsyncLocal<WorkerCredential?> Acting = new();
+
     public Task Invoke(IOutgoingGrainCallContext context)
     {
-        RequestContext.Set(CallIdentity.Worker, credential.WorkerId);
-        if (credential.Value is { } value) RequestContext.Set(CallIdentity.Credential, value);
+        var acting = Acting.Value ?? credential;
+        RequestContext.Set(CallIdentity.Worker, acting.WorkerId);
+        if (acting.Value is { } value) RequestContext.Set(CallIdentity.Credential, value);
         return context.Invoke();
     }
 }

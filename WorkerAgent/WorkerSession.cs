@@ -10,10 +10,14 @@ namespace Regatta.WorkerAgent;
 
 /// <summary>
 /// One agent's life in the cluster: register, heartbeat, wait for approval, join its run, then long-poll for
-/// assignments and carry them out. Cluster outages are retried; Ctrl+C unregisters.
+/// assignments and carry them out. Cluster outages are retried; Ctrl+C and SIGTERM unregister within
+/// <see cref="LeaveTimeout"/>, so operators and runs see the worker gone at once rather than after the heartbeat timeout.
 /// </summary>
 public sealed class WorkerSession
 {
+    /// <summary>The longest a stopping agent spends leaving: finishing its background load, then unregistering.</summary>
+    public static readonly TimeSpan LeaveTimeout = TimeSpan.FromSeconds(10);
+
     private readonly AgentOptions _options;
     private readonly IClusterClient _client;
     private readonly ILogger _logger;
@@ -27,15 +31,17 @@ public sealed class WorkerSession
 
     private readonly WorkerCredential _credential;
 
-    public WorkerSession(AgentOptions options, IClusterClient client, ILoggerFactory loggers, WorkerCredential credential)
+    /// <param name="compute">Shared compute slots of a simulation's virtual clients (null: this agent computes whenever it has work).</param>
+    public WorkerSession(AgentOptions options, IClusterClient client, ILoggerFactory loggers, WorkerCredential credential, SemaphoreSlim? compute = null)
     {
         _options = options;
         _client = client;
         _credential = credential;
         _logger = loggers.CreateLogger("agent." + options.WorkerId);
         Transfer = new ModelTransfer(client, options.CacheDir, _logger, ModelTransferOptions.From(options.BlobUrl));
-        _runner = new JobRunner(options, Transfer, _logger, p => _progress = p);
-        Serving = new BlockServer(options.WorkerId, options.Device, Transfer, _logger) { HopDelay = options.ServeDelay };
+        _runner = new JobRunner(options, Transfer, _logger, p => _progress = p, compute);
+        Serving = new BlockServer(options.WorkerId, options.Device, Transfer, _logger,
+            new HopSessions(options.SessionMemoryBytes ?? BlockServer.DefaultSessionBytes, BlockServer.DefaultSessionIdle, TimeProvider.System)) { HopDelay = options.ServeDelay };
         // Outages of the cluster are waited out; refusals by the coordinator (RegattaException) are not retried.
         _retry = new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
         {
@@ -93,9 +99,11 @@ public sealed class WorkerSession
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
         finally
         {
+            if (ct.IsCancellationRequested) _logger.LogInformation("Stopping: unregistering {WorkerId}", _options.WorkerId);
             await stop.CancelAsync();
             await beating;
-            try { await _loading; } catch (Exception) { /* reported where it failed */ }
+            // A block load in flight is cancelled with the session; it gets part of the leave budget, the rest is the unregister's.
+            try { await _loading.WaitAsync(LeaveTimeout / 2, CancellationToken.None); } catch (Exception) { /* reported where it failed, or abandoned */ }
             await Unregister();
             if (_serverReference is not null) _client.DeleteObjectReference<IBlockServer>(_serverReference);
             Serving.Dispose();
@@ -126,7 +134,8 @@ public sealed class WorkerSession
         while (!ct.IsCancellationRequested)
         {
             if (_approval == ApprovalStatus.Rejected) throw new RegattaException("rejected", "this worker was rejected by the coordinator");
-            var assignment = await _retry.ExecuteAsync(async _ => await Worker.NextAssignment(TimeSpan.FromSeconds(15)), ct);
+            // The long poll is abandoned on a stop (the grain call itself cannot be cancelled): leaving must not wait 15 s for it.
+            var assignment = await _retry.ExecuteAsync(async token => await Worker.NextAssignment(TimeSpan.FromSeconds(15)).WaitAsync(token), ct);
             if (assignment is null) continue;
             _logger.LogInformation("Job {JobId}: {Kind} round {Round} of run {RunId}", assignment.JobId, assignment.Kind, assignment.Round, assignment.RunId);
             JobOutcome outcome;
@@ -248,7 +257,7 @@ public sealed class WorkerSession
     {
         try
         {
-            await Worker.Unregister().WaitAsync(TimeSpan.FromSeconds(5));
+            await Worker.Unregister().WaitAsync(LeaveTimeout / 2);
             _logger.LogInformation("Unregistered {WorkerId}", _options.WorkerId);
         }
         catch (Exception e)

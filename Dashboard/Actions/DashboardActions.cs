@@ -66,6 +66,39 @@ public sealed class DashboardActions(
             return $"Target worker count set to {count}";
         });
 
+    /// <summary>Serves a Hugging Face model folder on the silo; the layer map publishes its parts and re-plans.</summary>
+    public Task<ActionOutcome> ServeFolder(string? folder) =>
+        Act("serve-folder", "network", "network", async () =>
+        {
+            if (string.IsNullOrWhiteSpace(folder)) throw new RegattaException("bad_model_folder", "folder: give the model folder's absolute path on the silo");
+            var model = await grains.GetGrain<ILayerMapGrain>(0).ServeFolder(folder.Trim());
+            return $"Serving {model.Spec.Name} from {model.Source} ({model.Blocks} blocks, version {model.Version[..12]})";
+        });
+
+    /// <summary>
+    /// Generates for a user from the playground, handing each token to <paramref name="onToken"/> as it is produced.
+    /// Null with the refusal when the request is refused or fails.
+    /// </summary>
+    public async Task<(GenerationResult? Result, ActionOutcome Outcome)> Generate(GenerationRequest request, Func<GenerationEvent, Task> onToken)
+    {
+        if (!await CanActAsync()) return (null, Denied("generate"));
+        if (!Ids.IsValid(request.UserId)) return (null, Count("generate", ActionOutcome.Refused($"user: '{request.UserId}' is not a valid id")));
+        try
+        {
+            GenerationResult? result = null;
+            await foreach (var e in grains.GetGrain<IInferenceStreamGrain>(Guid.NewGuid().ToString("n")).Stream(request))
+            {
+                if (e.Result is not null) result = e.Result;
+                else await onToken(e);
+            }
+            return (result, Count("generate", ActionOutcome.Done($"{result?.CompletionTokens} tokens through {result?.WorkerIds.Count} workers")));
+        }
+        catch (RegattaException e)
+        {
+            return (null, Count("generate", ActionOutcome.Refused(e.Message)));
+        }
+    }
+
     /// <summary>
     /// Creates a run from its YAML. Parse errors carry "line N, column M: ..."; the run grain's validation errors carry
     /// "path: message"; both come back in <see cref="ActionOutcome.Errors"/> and nothing is stored.

@@ -23,6 +23,14 @@ public sealed record ForwardRequest
     [Id(6)] public int Time { get; init; }
     /// <summary>Tokens this step adds to the sequence: what the worker counts as served.</summary>
     [Id(7)] public int NewTokens { get; init; }
+    /// <summary>The session whose key/value cache the hop keeps; null runs the whole sequence without a cache.</summary>
+    [Id(8)] public string? SessionId { get; init; }
+    /// <summary>The position of the first of the Time positions given (earlier ones are in the session's cache).</summary>
+    [Id(9)] public int Position { get; init; }
+    /// <summary>The most positions the session will hold (prompt + new tokens): what the hop reserves cache memory for.</summary>
+    [Id(10)] public int SessionLength { get; init; }
+    /// <summary>The request's last step: the hop drops the session's cache after it.</summary>
+    [Id(11)] public bool EndSession { get; init; }
 }
 
 /// <summary>Hidden states [Time, Width] for the next hop, or, from the hop that ran the last block, the next-token logits.</summary>

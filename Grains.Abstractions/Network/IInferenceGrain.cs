@@ -11,6 +11,16 @@ public interface IInferenceGrain : IGrainWithIntegerKey
     [Alias("Generate")] Task<GenerationResult> Generate(GenerationRequest request);
 }
 
+/// <summary>A token as it is produced (with the text it adds), or, last, the whole result.</summary>
+[GenerateSerializer, Alias("regatta.GenerationEvent")]
+public sealed record GenerationEvent
+{
+    [Id(0)] public int Token { get; init; }
+    /// <summary>Text this token completes (empty while a multi-byte character is still partial); null for a model without a tokenizer.</summary>
+    [Id(1)] public string? Text { get; init; }
+    [Id(2)] public GenerationResult? Result { get; init; }
+}
+
 [GenerateSerializer, Alias("regatta.GenerationRequest")]
 public sealed record GenerationRequest
 {
@@ -25,6 +35,14 @@ public sealed record GenerationRequest
     [Id(5)] public long Seed { get; init; }
     /// <summary>Return the next-token logits of every step (for checking and scoring).</summary>
     [Id(6)] public bool ReturnLogits { get; init; }
+    /// <summary>Text to encode with the model's tokenizer instead of <see cref="PromptTokens"/>.</summary>
+    [Id(7)] public string? Prompt { get; init; }
+    /// <summary>Wrap the prompt as a user message in the model's chat template.</summary>
+    [Id(8)] public bool Chat { get; init; }
+    /// <summary>Keep a key/value cache per hop (when the model supports it); false re-runs the whole sequence every step.</summary>
+    [Id(9)] public bool UseSessions { get; init; } = true;
+    /// <summary>Stop at the model's end-of-sequence token.</summary>
+    [Id(10)] public bool StopAtEos { get; init; }
 }
 
 [GenerateSerializer, Alias("regatta.GenerationResult")]
@@ -42,10 +60,20 @@ public sealed record GenerationResult
     /// <summary>Next-token logits per step when asked for (step 0 = after the prompt).</summary>
     [Id(7)] public List<float[]> Logits { get; init; } = [];
     [Id(8)] public TimeSpan Elapsed { get; init; }
+    /// <summary>The completion as text (when the model has a tokenizer).</summary>
+    [Id(9)] public string? Text { get; init; }
+    /// <summary>The chain of the last step and each hop's time in it.</summary>
+    [Id(10)] public List<HopTiming> Chain { get; init; } = [];
+    /// <summary>Whether hops kept a key/value cache for this request.</summary>
+    [Id(11)] public bool Sessions { get; init; }
 }
+
+[GenerateSerializer, Alias("regatta.HopTiming")]
+public sealed record HopTiming([property: Id(0)] string WorkerId, [property: Id(1)] int From, [property: Id(2)] int To, [property: Id(3)] double Milliseconds);
 
 public static class InferenceLimits
 {
     public const int MaxNewTokens = 4096;
     public const double MaxTemperature = 10;
+    public const int MaxPromptChars = 256 * 1024;
 }

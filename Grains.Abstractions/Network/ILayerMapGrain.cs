@@ -13,6 +13,11 @@ public interface ILayerMapGrain : IGrainWithIntegerKey
 {
     /// <summary>A worker's serving facts changed (approval, liveness, memory offered); re-plans if that matters.</summary>
     [Alias("WorkerChanged"), OneWay] Task WorkerChanged(ServingCandidate candidate);
+    /// <summary>
+    /// A worker's agent announced a block server for <paramref name="layers"/> of <paramref name="modelVersion"/>
+    /// (again with every heartbeat), or stopped serving (both null). Only announced blocks count as served.
+    /// </summary>
+    [Alias("WorkerServing"), OneWay] Task WorkerServing(string workerId, string? modelVersion, LayerRange? layers);
     /// <summary>Re-plans with the current settings (quantization, replication target).</summary>
     [Alias("Replan")] Task<LayerMapView> Replan();
     [Alias("GetView")] Task<LayerMapView> GetView();
@@ -22,6 +27,8 @@ public interface ILayerMapGrain : IGrainWithIntegerKey
     [Alias("ServeSeed")] Task<ServedModel> ServeSeed(long seed);
     /// <summary>Serves a training run's latest checkpoint (its model must be a transformer).</summary>
     [Alias("ServeCheckpoint")] Task<ServedModel> ServeCheckpoint(string runId);
+    /// <summary>Serves a Hugging Face model folder on the silo (config.json, safetensors, tokenizer); throws RegattaException("bad_model_folder") naming what is wrong.</summary>
+    [Alias("ServeFolder")] Task<ServedModel> ServeFolder(string path);
 }
 
 /// <summary>What the layer map needs to know about one worker.</summary>
@@ -49,8 +56,22 @@ public sealed record ServedModel
     [Id(5)] public List<string> PartHashes { get; init; } = [];
     /// <summary>float32 parameters in one block (all blocks are alike).</summary>
     [Id(6)] public long ParametersPerBlock { get; init; }
-    /// <summary>Where the weights come from: "seed:N" or "run:ID@round".</summary>
+    /// <summary>Where the weights come from: "seed:N", "run:ID@round" or "folder:PATH".</summary>
     [Id(7)] public string Source { get; init; } = "";
+    /// <summary>The config.json of a Hugging Face model (its parts are safetensors files); null for Regatta's own transformer.</summary>
+    [Id(8)] public string? HfConfig { get; init; }
+    /// <summary>Values per position in the hidden states passed between hops.</summary>
+    [Id(9)] public int Width { get; init; }
+    /// <summary>Content hash of the tokenizer files (a JSON object name → base64), when the model has them.</summary>
+    [Id(10)] public string? TokenizerHash { get; init; }
+    /// <summary>The dtype of the weights as published: float32, float16 or bfloat16.</summary>
+    [Id(11)] public string DType { get; init; } = "float32";
+    /// <summary>Hops keep a key/value cache per session, so each new token costs one position per block.</summary>
+    [Id(12)] public bool Sessions { get; init; }
+    /// <summary>Bytes one block caches per token of a session (in the weights' dtype).</summary>
+    [Id(13)] public long CacheBytesPerTokenPerBlock { get; init; }
+    /// <summary>Tokens that end a generation (the model's end-of-sequence ids).</summary>
+    [Id(14)] public List<int> EosTokens { get; init; } = [];
 }
 
 [GenerateSerializer, Alias("regatta.LayerMapView")]
@@ -63,11 +84,28 @@ public sealed record LayerMapView
     /// <summary>Worker id → the blocks it holds; workers in <see cref="Standby"/> hold none.</summary>
     [Id(4)] public Dictionary<string, LayerRange> Assignments { get; init; } = new();
     [Id(5)] public Dictionary<string, string> Standby { get; init; } = new();
-    /// <summary>Servers per block, index = block.</summary>
+    /// <summary>Planned servers per block, index = block.</summary>
     [Id(6)] public List<int> Replicas { get; init; } = [];
+    /// <summary>Share of blocks with at least one worker actually serving them (see <see cref="Serving"/>).</summary>
     [Id(7)] public double CoveragePercent { get; init; }
+    /// <summary>Every block has a serving worker: requests can be routed.</summary>
     [Id(8)] public bool ReadyForInference { get; init; }
     [Id(9)] public int RecommendedWorkers { get; init; }
     [Id(10)] public long BytesPerBlock { get; init; }
     [Id(11)] public DateTimeOffset? PlannedAt { get; init; }
+    /// <summary>
+    /// The assignments whose worker's agent has announced a block server for exactly that range: a worker is
+    /// assigned blocks first, loads them, then serves; an HTTP-only worker never serves.
+    /// </summary>
+    [Id(12)] public Dictionary<string, LayerRange> Serving { get; init; } = new();
+    /// <summary>Serving workers per block, index = block.</summary>
+    [Id(13)] public List<int> ServingReplicas { get; init; } = [];
+    /// <summary>Share of blocks the plan assigns to at least one worker.</summary>
+    [Id(14)] public double PlannedCoveragePercent { get; init; }
+
+    public int CoveredBlocks => ServingReplicas.Count(r => r > 0);
+
+    /// <summary>The workers serving <paramref name="block"/>, by id.</summary>
+    public List<string> ServersOf(int block) =>
+        [.. Serving.Where(s => s.Value.Contains(block)).Select(s => s.Key).Order(StringComparer.Ordinal)];
 }

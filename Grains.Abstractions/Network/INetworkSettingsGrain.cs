@@ -40,13 +40,18 @@ public static class NetworkLimits
     public const int MaxTargetWorkers = 10_000;
     public const int MaxReplication = 64;
 
-    /// <summary>Bytes one parameter takes on a worker in this mode.</summary>
+    /// <summary>
+    /// Bytes one parameter takes on a worker in this mode; "none" keeps the weights' own dtype. int8 and nf4 have no
+    /// integer kernels yet: agents hold those blocks in the published dtype, so they are planned at that size.
+    /// </summary>
+    public static double BytesPerParameter(string mode, string modelDType) =>
+        mode is "none" or "int8" or "nf4" && modelDType is "float16" or "bfloat16" ? 2 : BytesPerParameter(mode);
+
+    /// <summary>Bytes one parameter takes on a worker in this mode, for float32 weights.</summary>
     public static double BytesPerParameter(string mode) => mode switch
     {
-        "none" or "float32" => 4,
+        "none" or "float32" or "int8" or "nf4" => 4,
         "float16" or "bfloat16" => 2,
-        "int8" => 1,
-        "nf4" => 0.5,
         _ => throw new RegattaException("bad_quantization", $"mode: must be one of {string.Join(", ", QuantizationModes)}"),
     };
 }

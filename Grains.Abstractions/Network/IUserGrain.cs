@@ -4,8 +4,15 @@ namespace Regatta.Network;
 [Alias("regatta.IUserGrain")]
 public interface IUserGrain : IGrainWithStringKey
 {
-    /// <summary>Registers the user; registering again changes nothing and returns the stored user with Created = false.</summary>
-    [Alias("Register")] Task<UserRegistrationResult> Register(string displayName);
+    /// <summary>
+    /// Registers the user with the hash of their API key; registering again changes nothing (neither name nor key)
+    /// and returns the stored user with Created = false.
+    /// </summary>
+    [Alias("Register")] Task<UserRegistrationResult> Register(string displayName, byte[]? keyHash = null);
+    /// <summary>Replaces the user's API key (an operator re-issuing a lost key).</summary>
+    [Alias("SetKey")] Task SetKey(byte[] keyHash);
+    /// <summary>Whether <paramref name="keyHash"/> is the hash of this user's API key (constant time).</summary>
+    [Alias("KeyMatches")] Task<bool> KeyMatches(byte[] keyHash);
     /// <summary>Null when the user is not registered.</summary>
     [Alias("Get")] Task<UserView?> Get();
     /// <summary>Adds one request's tokens; throws RegattaException("unknown_user") for an unregistered user.</summary>

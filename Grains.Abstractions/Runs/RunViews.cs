@@ -80,6 +80,9 @@ public sealed record RunView
     [Id(14)] public string? KitHash { get; init; }
     /// <summary>Differential privacy: the ε spent so far at the spec's δ (NaN without DP).</summary>
     [Id(15)] public double Epsilon { get; init; } = double.NaN;
+    /// <summary>The initial model's accuracy and loss on the coordinator's validation set, before round 1 (NaN without one).</summary>
+    [Id(16)] public double InitialAccuracy { get; init; } = double.NaN;
+    [Id(17)] public double InitialLoss { get; init; } = double.NaN;
 }
 
 [GenerateSerializer, Alias("regatta.JoinResult")]

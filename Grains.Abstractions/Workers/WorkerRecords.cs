@@ -48,6 +48,8 @@ public sealed record Heartbeat
     [Id(0)] public Liveness Status { get; init; } = Liveness.Online;
     [Id(1)] public long TokensServedSinceLast { get; init; }
     [Id(2)] public JobProgress? Progress { get; init; }
+    /// <summary>The status word the worker itself sent (an HTTP worker's own vocabulary); null: <see cref="Status"/>.</summary>
+    [Id(3)] public string? Reported { get; init; }
 }
 
 [GenerateSerializer, Immutable, Alias("regatta.HeartbeatReply")]
@@ -86,6 +88,8 @@ public sealed record WorkerView
     [Id(15)] public string? ModelVersion { get; init; }
     /// <summary>The worker has loaded its layers and answers forward calls.</summary>
     [Id(16)] public bool Serving { get; init; }
+    /// <summary>The status word the worker last reported about itself.</summary>
+    [Id(17)] public string? ReportedStatus { get; init; }
 }
 
 [GenerateSerializer, Immutable, Alias("regatta.LayerRange")]

@@ -31,7 +31,7 @@ public sealed class FedAvgAccumulator
     /// <summary>Floats per block: 16 KiB, so the sum block and an update block stay in L1 while the batch is folded.</summary>
     internal const int Block = 4096;
     /// <summary>Updates folded per pass over the sum; more streams than this confuse the hardware prefetchers.</summary>
-    internal const int MaxBatch = 16;
+    public const int MaxBatch = 16;
     // Floats per parallel work item (a run of blocks): 1 MiB of sum, large enough to amortise scheduling.
     private const int Chunk = 256 * 1024;
     // Below this many floats read per pass everything stays on the calling thread.

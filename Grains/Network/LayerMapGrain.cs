@@ -35,8 +35,40 @@ public sealed class LayerMapGrain(
     public static readonly TimeSpan ReplanDelay = TimeSpan.FromMilliseconds(200);
 
     private IGrainTimer? _pending; // set while worker changes wait for their re-plan
+    // Who serves lives in memory: agents re-announce with every heartbeat, so it is back within one after a restart.
+    private readonly Dictionary<string, Announcement> _announced = new(StringComparer.Ordinal);
 
     private LayerMapState Data => state.State;
+
+    /// <summary>How long activation waits for a candidate's liveness before keeping it as stored.</summary>
+    private static readonly TimeSpan CandidateCheck = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The stored candidates may be stale: after a silo restart nothing has told the map of workers that fell silent
+    /// meanwhile. Asking each one wakes its grain, which goes Offline at once when its stored last-seen is too old, so
+    /// readiness is right from the first read instead of after the liveness clock's next sweep.
+    /// </summary>
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (Data.Candidates.Count == 0) return;
+        var checks = Data.Candidates.Keys.Select(async id =>
+        {
+            try
+            {
+                var view = await GrainFactory.GetGrain<IWorkerOperatorGrain>(id).GetView().WaitAsync(CandidateCheck, cancellationToken);
+                return (id, Gone: view.Approval != ApprovalStatus.Approved || view.Liveness == Liveness.Offline);
+            }
+            catch (Exception e) when (e is TimeoutException or OrleansException)
+            {
+                return (id, Gone: false); // busy or unreachable: its own grain tells the map when it goes offline
+            }
+        }).ToList();
+        var gone = (await Task.WhenAll(checks)).Where(c => c.Gone).Select(c => c.id).ToList();
+        if (gone.Count == 0) return;
+        foreach (var id in gone) Data.Candidates.Remove(id);
+        logger.LogInformation("Layer map: {Count} stored candidates went offline while the map was inactive; re-planning", gone.Count);
+        _pending ??= this.RegisterGrainTimer(_ => Replan(), new GrainTimerCreationOptions(ReplanDelay, System.Threading.Timeout.InfiniteTimeSpan) { KeepAlive = true });
+    }
 
     public Task WorkerChanged(ServingCandidate candidate)
     {
@@ -44,9 +76,20 @@ public sealed class LayerMapGrain(
         var serving = candidate.Eligible && candidate.MemoryBytes > 0;
         if (serving == known && (!serving || memory == candidate.MemoryBytes)) return Task.CompletedTask;
         if (serving) Data.Candidates[candidate.WorkerId] = candidate.MemoryBytes;
-        else Data.Candidates.Remove(candidate.WorkerId);
+        else
+        {
+            Data.Candidates.Remove(candidate.WorkerId);
+            _announced.Remove(candidate.WorkerId);
+        }
         // Stored with the plan: a silo lost before then forgets the change until that worker's next state write tells it again.
         _pending ??= this.RegisterGrainTimer(_ => Replan(), new GrainTimerCreationOptions(ReplanDelay, System.Threading.Timeout.InfiniteTimeSpan) { KeepAlive = true });
+        return Task.CompletedTask;
+    }
+
+    public Task WorkerServing(string workerId, string? modelVersion, LayerRange? layers)
+    {
+        if (modelVersion is null || layers is null) _announced.Remove(workerId);
+        else _announced[workerId] = new Announcement(modelVersion, layers);
         return Task.CompletedTask;
     }
 
@@ -56,7 +99,7 @@ public sealed class LayerMapGrain(
         _pending = null;
         var model = await Model();
         var settings = await GrainFactory.GetGrain<INetworkSettingsGrain>(0).Get();
-        var bytesPerBlock = (long)Math.Ceiling(model.ParametersPerBlock * NetworkLimits.BytesPerParameter(settings.Quantization));
+        var bytesPerBlock = (long)Math.Ceiling(model.ParametersPerBlock * NetworkLimits.BytesPerParameter(settings.Quantization, model.DType));
         var before = Data.View?.ModelVersion == model.Version ? Data.View.Assignments : new Dictionary<string, LayerRange>();
         var plan = LayerPlanner.Plan(model.Blocks, bytesPerBlock, settings.Replication,
             Data.Candidates.Select(c => new PlannerWorker(c.Key, c.Value, before.GetValueOrDefault(c.Key))));
@@ -86,15 +129,15 @@ public sealed class LayerMapGrain(
         var dropped = previous.Keys.Where(w => !view.Assignments.ContainsKey(w))
             .Select(w => GrainFactory.GetGrain<IWorkerClusterGrain>(w).SetLayers(null, null));
         await Task.WhenAll(moved.Concat(dropped));
-        logger.LogInformation("Layer plan for {Version}: {Workers} workers serving, coverage {Coverage}%, weakest block {Weakest} replicas, {Standby} on standby",
-            view.ModelVersion[..12], view.Assignments.Count, view.CoveragePercent, plan.WeakestReplicas, view.Standby.Count);
-        return view;
+        logger.LogInformation("Layer plan for {Version}: {Workers} workers assigned, planned coverage {Coverage}%, weakest block {Weakest} replicas, {Standby} on standby",
+            view.ModelVersion[..12], view.Assignments.Count, plan.CoveragePercent, plan.WeakestReplicas, view.Standby.Count);
+        return ServedCoverage.Apply(view, _announced);
     }
 
     public async Task<LayerMapView> GetView()
     {
         var model = await Model();
-        return _pending is null && Data.View is { } view && view.ModelVersion == model.Version ? view : await Replan();
+        return _pending is null && Data.View is { } view && view.ModelVersion == model.Version ? ServedCoverage.Apply(view, _announced) : await Replan();
     }
 
     public Task<ServedModel> GetModel() => Model();
@@ -114,6 +157,13 @@ public sealed class LayerMapGrain(
         var weights = ModelWeights.FromBytes(await blobs.ReadAllAsync(checkpoint.ModelHash));
         var model = await new ServedModels(blobs).Publish(run.Spec.Model, weights, $"run:{runId}@{checkpoint.Round}");
         return await Switch(model);
+    }
+
+    public async Task<ServedModel> ServeFolder(string path)
+    {
+        if (string.IsNullOrWhiteSpace(path) || path.Length > 4096 || !Path.IsPathFullyQualified(path))
+            throw new RegattaException("bad_model_folder", "folder: must be an absolute folder path on the silo");
+        return await Switch(await new ServedModels(blobs).FromFolder(path));
     }
 
     private async Task<ServedModel> Switch(ServedModel model)

@@ -35,6 +35,8 @@ public sealed class RoundCandidates(IBlobStore blobs, IModelRuntime models, bool
     {
         var spec = data.Spec!; // grain state may not be touched off the grain's scheduler
         var initial = await Task.Run(() => models.InitialWeights(spec));
+        // Where round 1 starts from, on the same validation set as every round after: near chance for a fresh model.
+        if (await Task.Run(() => models.Evaluate(spec, initial)) is { } before) (data.InitialLoss, data.InitialAccuracy) = before;
         data.GlobalModelHash = data.InitialModelHash = await blobs.PutAsync(initial.ToBytes());
         data.KitHash = await blobs.PutAsync(new RunKit
         {

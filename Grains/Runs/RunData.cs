@@ -50,6 +50,9 @@ public sealed class RunData
     [Id(28)] public double Epsilon { get; set; }
     /// <summary>Releases counted: noised aggregates (central) or round attempts (local).</summary>
     [Id(29)] public int PrivacyReleases { get; set; }
+    /// <summary>The initial model on the coordinator's validation set, measured before round 1 (NaN without one).</summary>
+    [Id(30)] public double InitialAccuracy { get; set; } = double.NaN;
+    [Id(31)] public double InitialLoss { get; set; } = double.NaN;
 }
 
 /// <summary>A member's way to its first round: kit confirmed, connectivity echo answered, both by a deadline.</summary>

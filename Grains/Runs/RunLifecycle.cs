@@ -713,6 +713,8 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
             Checkpoints = [.. data.Checkpoints],
             KitHash = data.KitHash,
             Epsilon = data.Spec?.Privacy.Dp is null ? double.NaN : data.Epsilon,
+            InitialAccuracy = data.InitialAccuracy,
+            InitialLoss = data.InitialLoss,
         };
     }
 }

@@ -26,4 +26,6 @@ public sealed class WorkerData
     [Id(15)] public HashSet<string> Delivered { get; set; } = [];
     /// <summary>The served model version <see cref="Layers"/> belong to.</summary>
     [Id(16)] public string? ModelVersion { get; set; }
+    /// <summary>The status word the worker last reported about itself.</summary>
+    [Id(17)] public string? ReportedStatus { get; set; }
 }

@@ -21,8 +21,9 @@ public sealed class WorkerGrain(
     ILogger<WorkerGrain> logger) : Grain, IWorkerGrain, IWorkerOperatorGrain, IWorkerClusterGrain, IWorkerLiveness
 {
     private const int RecentJobsKept = 50;
-    // Made when an agent first waits: an idle worker grain holds none (its footprint counts at 10k workers).
-    private TaskCompletionSource? _assigned;
+    // The agent's long-poll(s) waiting for a job, made when an agent first waits: an idle worker grain holds none
+    // (its footprint counts at 10k workers).
+    private Waiter? _waiting;
     // Fields are few and small on purpose: an idle worker's activation is counted at 10k workers (≤ 4 KB each).
     private long _lastWriteTicks;
     private long _toldOffer = -1; // the serving memory last told to the layer map (0: not serving); -1: nothing told yet
@@ -32,14 +33,52 @@ public sealed class WorkerGrain(
 
     private sealed record Serving(IBlockServer Server, string Version, LayerRange Layers);
 
+    /// <summary>
+    /// Long-polls waiting for the next job. An assignment that finds one waiting is handed straight to it, stored as
+    /// delivered in the same write that stores the assignment (one worker write per job instead of two on the path a
+    /// round start waits on).
+    /// </summary>
+    private sealed class Waiter
+    {
+        public readonly TaskCompletionSource<Assignment?> Handed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public int Polls;     // polls waiting on it now
+        public bool Claimed;  // an assignment is being stored as delivered to it: a poll timing out must still take it
+        public bool Taken;    // a poll has returned it (the others look again)
+    }
+
     private WorkerData Data => state.State;
     private string WorkerId => this.GetPrimaryKeyString();
     private TimeSpan Timeout => options.Value.HeartbeatTimeout;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (Data.Approval != ApprovalStatus.Unregistered && Data.Liveness != Liveness.Offline) Watch();
+        if (Data.Approval == ApprovalStatus.Unregistered || Data.Liveness == Liveness.Offline) return Task.CompletedTask;
+        if (IsSilent())
+        {
+            // Silent past the timeout while no silo watched it (a restart, a long deactivation): Offline from the first read.
+            // Leaving its runs calls other grains, which may be calling this one: that is done in the first turn after activation.
+            Data.Liveness = Liveness.Offline;
+            Data.Progress = null;
+            IGrainTimer? once = null;
+            once = this.RegisterGrainTimer(async token =>
+            {
+                once?.Dispose();
+                await LeaveWhileSilent(token);
+            }, new GrainTimerCreationOptions(TimeSpan.Zero, System.Threading.Timeout.InfiniteTimeSpan));
+        }
+        else Watch();
         return Task.CompletedTask;
+    }
+
+    private bool IsSilent() => time.GetUtcNow() - Data.LastSeen > Timeout;
+
+    /// <summary>Carries out going Offline on activation (<see cref="OnActivateAsync"/>), unless the agent has been heard from since.</summary>
+    private async Task LeaveWhileSilent(CancellationToken cancellationToken)
+    {
+        if (Data.Liveness != Liveness.Offline) return;
+        logger.LogWarning("Worker {WorkerId} is offline: no heartbeat since {LastSeen}", WorkerId, Data.LastSeen);
+        await LeaveRuns($"offline: no heartbeat for {Timeout.TotalSeconds:0.#} s");
+        await Save();
     }
 
     public async Task<WorkerRegistered> Register(WorkerRegistration registration)
@@ -113,9 +152,11 @@ public sealed class WorkerGrain(
         if (WorkerRules.HeartbeatProblems(heartbeat) is { } problem) throw new RegattaException("bad_heartbeat", problem);
 
         Telemetry.RegattaMetrics.Heartbeat();
-        var changed = Data.Liveness != heartbeat.Status || heartbeat.TokensServedSinceLast > 0;
+        var reported = heartbeat.Reported ?? heartbeat.Status.ToString().ToLowerInvariant();
+        var changed = Data.Liveness != heartbeat.Status || Data.ReportedStatus != reported || heartbeat.TokensServedSinceLast > 0;
         Data.LastSeen = time.GetUtcNow();
         Data.Liveness = heartbeat.Status;
+        Data.ReportedStatus = reported;
         Data.TokensServed += heartbeat.TokensServedSinceLast;
         Data.Progress = heartbeat.Progress;
         Watch();
@@ -146,7 +187,7 @@ public sealed class WorkerGrain(
         await LeaveRuns("worker unregistered");
         Data.Liveness = Liveness.Offline;
         Data.Progress = null;
-        _server = null;
+        StopServing();
         await Save();
         clock.Forget(this.GetGrainId());
     }
@@ -207,8 +248,28 @@ public sealed class WorkerGrain(
             }
             var left = deadline - time.GetUtcNow();
             if (left <= TimeSpan.Zero) return null;
-            _assigned ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            await _assigned.Task.WaitAsync(left, time).ContinueWith(_ => { }, TaskScheduler.Current);
+            var waiter = _waiting ??= new Waiter();
+            waiter.Polls++;
+            Assignment? handed;
+            try
+            {
+                handed = await waiter.Handed.Task.WaitAsync(left, time);
+            }
+            catch (TimeoutException)
+            {
+                // An assignment claimed this wait and is being stored as delivered: it is this poll's to return.
+                handed = waiter.Claimed ? await waiter.Handed.Task : null;
+            }
+            finally
+            {
+                if (--waiter.Polls == 0 && _waiting == waiter) _waiting = null;
+            }
+            if (handed is not null && !waiter.Taken)
+            {
+                waiter.Taken = true;
+                return handed;
+            }
+            // Another poll took it, the handover's write failed (the job is then undelivered), or the wait is over: look again.
         }
     }
 
@@ -219,10 +280,27 @@ public sealed class WorkerGrain(
         var job = await GrainFactory.GetGrain<IJobGrain>(assignment.JobId).Open(assignment.ToJob(WorkerId));
         if (job.Status == JobStatus.Closed || Data.Assignments.Any(a => a.JobId == assignment.JobId)) return;
         Data.Assignments.Add(assignment);
-        await Save();
-        var signal = _assigned;
-        _assigned = null;
-        signal?.TrySetResult();
+        var waiter = _waiting is { Polls: > 0, Claimed: false } w ? w : null;
+        _waiting = null;
+        if (waiter is not null)
+        {
+            waiter.Claimed = true;
+            Data.Delivered.Add(assignment.JobId);
+        }
+        try
+        {
+            await Save();
+        }
+        catch
+        {
+            if (waiter is not null)
+            {
+                Data.Delivered.Remove(assignment.JobId); // not handed over: the next poll delivers it with its own write
+                waiter.Handed.TrySetResult(null);
+            }
+            throw;
+        }
+        waiter?.Handed.TrySetResult(assignment);
     }
 
     public async Task OnJobClosed(JobRecord job)
@@ -256,7 +334,7 @@ public sealed class WorkerGrain(
             throw new RegattaException("bad_layers", $"layers {layers}: must be a non-empty range of blocks");
         Data.Layers = layers;
         Data.ModelVersion = layers is null ? null : modelVersion;
-        if (_server is { } s && (s.Layers != layers || s.Version != modelVersion)) _server = null; // it must load the new range first
+        if (_server is { } s && (s.Layers != layers || s.Version != modelVersion)) StopServing(); // it must load the new range first
         await Save();
     }
 
@@ -268,7 +346,18 @@ public sealed class WorkerGrain(
         if (Data.Layers != layers || Data.ModelVersion != modelVersion)
             throw new RegattaException("stale_layers", $"worker '{WorkerId}' is assigned {Data.Layers?.ToString() ?? "no blocks"} of {Data.ModelVersion ?? "no model"}");
         _server = new Serving(server, modelVersion, layers);
+        // Every announcement, not only the first: the layer map keeps who serves in memory, and learns it back within
+        // a heartbeat after it moves or restarts.
+        GrainFactory.GetGrain<ILayerMapGrain>(0).WorkerServing(WorkerId, modelVersion, layers).Ignore();
         return Task.CompletedTask;
+    }
+
+    /// <summary>Forgets the agent's endpoint: routing stops, and the network counts this worker's blocks as unserved.</summary>
+    private void StopServing()
+    {
+        if (_server is null) return;
+        _server = null;
+        GrainFactory.GetGrain<ILayerMapGrain>(0).WorkerServing(WorkerId, null, null).Ignore();
     }
 
     public async Task<ForwardResult> Forward(ForwardRequest request)
@@ -284,7 +373,7 @@ public sealed class WorkerGrain(
         catch (Exception e) when (e is not RegattaException)
         {
             // Gone or stuck: stop routing to it until the agent announces itself again.
-            if (_server?.Server == s.Server) _server = null;
+            if (_server?.Server == s.Server) StopServing();
             logger.LogWarning("Worker {WorkerId} failed a forward hop: {Error}", WorkerId, e.Message);
             throw new RegattaException("hop_failed", $"worker '{WorkerId}' failed blocks [{request.From},{request.To}): {e.GetType().Name}: {e.Message}");
         }
@@ -299,14 +388,14 @@ public sealed class WorkerGrain(
             clock.Forget(this.GetGrainId());
             return;
         }
-        if (time.GetUtcNow() - Data.LastSeen <= Timeout)
+        if (!IsSilent())
         {
             Watch(); // heard from meanwhile (the clock may have a stale time after a reactivation)
             return;
         }
         logger.LogWarning("Worker {WorkerId} went offline: no heartbeat since {LastSeen}", WorkerId, Data.LastSeen);
         Data.Liveness = Liveness.Offline;
-        _server = null;
+        StopServing();
         await LeaveRuns($"offline: no heartbeat for {Timeout.TotalSeconds:0.#} s");
         await Save();
         clock.Forget(this.GetGrainId());
@@ -366,5 +455,6 @@ public sealed class WorkerGrain(
         Layers = Data.Layers,
         ModelVersion = Data.ModelVersion,
         Serving = _server is not null,
+        ReportedStatus = Data.ReportedStatus,
     };
 }

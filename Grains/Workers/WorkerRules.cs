@@ -28,6 +28,38 @@ public static class WorkerRules
         if (heartbeat.Progress is { } p && (!double.IsFinite(p.Fraction) || p.Fraction is < 0 or > 1 || p.Message.Length > 500))
             return "progress.fraction must be in [0, 1] and progress.message at most 500 characters";
         if (heartbeat.Status == Liveness.Offline) return "a heartbeat cannot report Offline; unregister instead";
+        if (heartbeat.Reported is { } word && ReportedStatusProblem(word) is { } problem) return $"status: {problem}";
         return null;
+    }
+
+    /// <summary>Longest status word a worker may report about itself.</summary>
+    public const int MaxReportedStatusLength = 32;
+
+    /// <summary>
+    /// The statuses the volunteer network's coordinator hands out; its worker apps send back the one they were given.
+    /// Any word is accepted (a worker's vocabulary is its own); these are the ones with a meaning here.
+    /// </summary>
+    public static readonly IReadOnlyList<string> KnownStatuses = ["pending", "approved", "standby", "serving", "online", "busy", "idle", "offline"];
+
+    /// <summary>Null when <paramref name="word"/> can be recorded as a worker's self-reported status.</summary>
+    public static string? ReportedStatusProblem(string word) =>
+        word.Trim().Length is 0 or > MaxReportedStatusLength || word.Any(char.IsControl)
+            ? $"must be a word of 1 to {MaxReportedStatusLength} characters (for example {string.Join(", ", KnownStatuses)})"
+            : null;
+
+    /// <summary>
+    /// What a heartbeat with a self-reported status means for liveness: a worker that heartbeats is alive whatever it
+    /// calls itself; busy is busy, and a worker saying it is idle, on standby or offline takes no new work.
+    /// </summary>
+    public static Heartbeat Reported(string? word, long tokensServedSinceLast)
+    {
+        var normalized = word?.Trim().ToLowerInvariant();
+        var liveness = normalized switch
+        {
+            "busy" => Liveness.Busy,
+            "standby" or "idle" or "offline" => Liveness.Standby,
+            _ => Liveness.Online,
+        };
+        return new Heartbeat { Status = liveness, Reported = normalized, TokensServedSinceLast = tokensServedSinceLast };
     }
 }

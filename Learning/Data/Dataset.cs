@@ -58,6 +58,15 @@ public sealed class Dataset : IDisposable
         return new Dataset(Features.index_select(0, at), Labels.index_select(0, at), Kind, Classes);
     }
 
+    /// <summary>The examples of <paramref name="parts"/> one after another, as a new dataset (all of one kind and shape).</summary>
+    public static Dataset Concat(IReadOnlyList<Dataset> parts)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(parts.Count);
+        using var scope = NewDisposeScope();
+        return new Dataset(cat(parts.Select(p => p.Features).ToList(), 0), cat(parts.Select(p => p.Labels).ToList(), 0), parts[0].Kind,
+            parts.Max(p => p.Classes));
+    }
+
     public void Dispose()
     {
         Features.Dispose();

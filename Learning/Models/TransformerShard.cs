@@ -10,7 +10,7 @@ namespace Regatta.Learning.Models;
 /// starts at block 0 and the final norm and head when it ends at the last block. Only those weights are built and
 /// loaded, so a worker needs memory for its share only. Inference only (no gradients).
 /// </summary>
-public sealed class TransformerShard : IDisposable
+public sealed class TransformerShard : IBlockShard
 {
     private readonly Embedding? _tokens;
     private readonly Embedding? _positions;
@@ -53,14 +53,19 @@ public sealed class TransformerShard : IDisposable
     public bool Embeds => _tokens is not null;
     public bool HasHead => _head is not null;
     public long ParameterCount => _modules.Sum(m => m.parameters().Sum(p => p.numel()));
+    public int Blocks => Architecture.Blocks;
+    /// <summary>Learned positions and no cache: every step runs the whole sequence.</summary>
+    public long CacheBytesPerToken => 0;
+    public Hf.KvCache? NewCache() => null;
 
     /// <summary>
     /// Runs blocks [from, to) (within this shard's range) on token ids (when from is 0) or hidden states [time, width];
     /// returns hidden states [time, width], or when <paramref name="to"/> is the last block the next-token logits of the
     /// last position [vocab]. Both come back as float32 on the CPU.
     /// </summary>
-    public float[] Forward(int from, int to, int[]? tokens, float[]? hidden, int time)
+    public float[] Forward(int from, int to, int[]? tokens, float[]? hidden, int time, int position = 0, Hf.KvCache? cache = null)
     {
+        if (position != 0 || cache is not null) throw new ArgumentException("this model keeps no session cache: the whole sequence is needed (position 0)");
         if (from < Start || to > End || from >= to)
             throw new ArgumentOutOfRangeException(nameof(from), $"blocks [{from},{to}) are not within this shard's [{Start},{End})");
         if (time < 1 || time > Architecture.Context)

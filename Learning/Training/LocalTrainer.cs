@@ -26,6 +26,9 @@ public static class LocalTrainer
         return errors;
     }
 
+    /// <summary>The shuffling seed of a member's local training in one round: differs by round and partition, fixed by the run's seed.</summary>
+    public static long RoundSeed(long runSeed, int round, int partition) => runSeed + round * 7919L + partition;
+
     /// <summary>
     /// Trains <paramref name="module"/> in place on <paramref name="device"/> (the module is moved there).
     /// Batches are shuffled by a generator seeded from <paramref name="seed"/>, so a run is reproducible.

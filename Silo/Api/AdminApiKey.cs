@@ -1,5 +1,4 @@
-using System.Security.Cryptography;
-using System.Text;
+using Regatta.Grains.Security;
 using Regatta.Security;
 
 namespace Regatta.Silo.Api;
@@ -14,11 +13,10 @@ public sealed class AdminApiKey
     public const string FileName = "admin-api-key";
     private readonly byte[] _hash;
 
-    private AdminApiKey(string key) => _hash = Hash(key);
+    private AdminApiKey(string key) => _hash = Secrets.Hash(key);
 
     /// <summary>Constant-time check of a presented key.</summary>
-    public bool Matches(string? presented) =>
-        presented is not null && CryptographicOperations.FixedTimeEquals(_hash, Hash(presented));
+    public bool Matches(string? presented) => Secrets.Matches(presented, _hash);
 
     public static AdminApiKey Resolve(string? configured, string dataDir, ILogger logger)
     {
@@ -34,16 +32,11 @@ public sealed class AdminApiKey
             logger.LogInformation("Admin API key read from {Path}", path);
             return new AdminApiKey(kept);
         }
-        var key = NewSecret();
+        var key = Secrets.New();
         PrivateFile.WriteLine(path, key);
         // The key goes to its private file only, never to the log (logs are shipped, kept and read by others).
         logger.LogWarning("No Regatta:AdminApiKey configured: generated admin API key saved to {Path} (mode 0600)", path);
         return new AdminApiKey(key);
     }
-
-    /// <summary>A random URL-safe secret of 256 bits (admin keys and worker tokens).</summary>
-    public static string NewSecret() => Grains.Security.Secrets.New();
-
-    public static byte[] Hash(string secret) => Grains.Security.Secrets.Hash(secret);
 
 }

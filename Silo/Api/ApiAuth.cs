@@ -1,8 +1,12 @@
+using Regatta.Grains.Security;
 using Regatta.Network;
 
 namespace Regatta.Silo.Api;
 
-/// <summary>Bearer tokens: the admin API key for operator actions, a worker's own token for what a worker does.</summary>
+/// <summary>
+/// Bearer tokens: the admin API key for operator actions, a worker's own token for what a worker does, a user's own
+/// API key for what a user does.
+/// </summary>
 public static class ApiAuth
 {
     public static string? Bearer(HttpContext http)
@@ -19,7 +23,25 @@ public static class ApiAuth
     /// <summary>Whether the bearer token is the one issued to <paramref name="workerId"/> (an id already validated).</summary>
     public static async Task<bool> IsWorker(HttpContext http, string workerId) =>
         Bearer(http) is { Length: > 0 and <= 200 } token &&
-        await http.RequestServices.GetRequiredService<IGrainFactory>().GetGrain<IWorkerTokenGrain>(workerId).Matches(AdminApiKey.Hash(token));
+        await http.RequestServices.GetRequiredService<IGrainFactory>().GetGrain<IWorkerTokenGrain>(workerId).Matches(Secrets.Hash(token));
+
+    /// <summary>
+    /// Lets the request act for <paramref name="userId"/> (an id already validated): the admin key acts for anyone,
+    /// a user's API key only for that user (403 for another user's, 401 without a valid key). True for the admin key.
+    /// </summary>
+    public static async Task<bool> RequireUser(HttpContext http, string userId)
+    {
+        if (IsAdmin(http)) return true;
+        var key = Bearer(http);
+        var owner = UserKeys.UserOf(key);
+        var what = $"the admin API key or the API key of user '{userId}' (issued by POST /api/users/register)";
+        if (owner is null || !await http.RequestServices.GetRequiredService<IGrainFactory>().GetGrain<IUserGrain>(owner).KeyMatches(Secrets.Hash(key!)))
+            throw Unauthorized(http, what);
+        if (owner != userId)
+            throw new ApiProblemException(StatusCodes.Status403Forbidden, "user_id",
+                $"this API key belongs to user '{owner}'; it acts only for that user, not for '{userId}'", "forbidden");
+        return false;
+    }
 
     public static ApiProblemException Unauthorized(HttpContext http, string what)
     {

@@ -11,26 +11,19 @@ namespace Regatta.Silo.Api;
 public static class ApiRateLimits
 {
     public const string RegisterPolicy = "worker-register";
+    public const string UserRegisterPolicy = "user-register";
     public const string GatewaysPolicy = "cluster-gateways";
 
     public static IServiceCollection AddApiRateLimits(this IServiceCollection services)
     {
         services.AddSingleton<HeartbeatLimiter>();
+        services.AddSingleton<UserTokenLimiter>();
         services.AddRateLimiter(o =>
         {
             o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            o.AddPolicy(RegisterPolicy, http =>
-            {
-                var permits = http.RequestServices.GetRequiredService<IOptions<ApiOptions>>().Value.RegisterPermitsPerMinute;
-                return RateLimitPartition.GetFixedWindowLimiter(http.Connection.RemoteIpAddress?.ToString() ?? "unknown",
-                    _ => new FixedWindowRateLimiterOptions { PermitLimit = permits, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 });
-            });
-            o.AddPolicy(GatewaysPolicy, http =>
-            {
-                var permits = http.RequestServices.GetRequiredService<IOptions<ApiOptions>>().Value.GatewaysPermitsPerMinute;
-                return RateLimitPartition.GetFixedWindowLimiter(http.Connection.RemoteIpAddress?.ToString() ?? "unknown",
-                    _ => new FixedWindowRateLimiterOptions { PermitLimit = permits, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 });
-            });
+            o.AddPolicy(RegisterPolicy, http => PerAddress(http, o => o.RegisterPermitsPerMinute));
+            o.AddPolicy(UserRegisterPolicy, http => PerAddress(http, o => o.RegisterPermitsPerMinute));
+            o.AddPolicy(GatewaysPolicy, http => PerAddress(http, o => o.GatewaysPermitsPerMinute));
             o.OnRejected = async (context, ct) =>
             {
                 var retry = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromMinutes(1);
@@ -38,6 +31,13 @@ public static class ApiRateLimits
             };
         });
         return services;
+    }
+
+    private static RateLimitPartition<string> PerAddress(HttpContext http, Func<ApiOptions, int> permitsPerMinute)
+    {
+        var permits = permitsPerMinute(http.RequestServices.GetRequiredService<IOptions<ApiOptions>>().Value);
+        return RateLimitPartition.GetFixedWindowLimiter(http.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+            _ => new FixedWindowRateLimiterOptions { PermitLimit = permits, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 });
     }
 
     public static Task WriteAsync(HttpContext http, string per, TimeSpan retryAfter)
@@ -64,6 +64,32 @@ public sealed class HeartbeatLimiter(IOptions<ApiOptions> options) : IDisposable
     public TimeSpan? Check(string workerId)
     {
         using var lease = _limiter.AttemptAcquire(workerId);
+        if (lease.IsAcquired) return null;
+        return lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromMinutes(1);
+    }
+
+    public void Dispose() => _limiter.Dispose();
+}
+
+/// <summary>A token bucket per user: the tokens a user may ask of the network per minute, refilled continuously.</summary>
+public sealed class UserTokenLimiter(IOptions<ApiOptions> options) : IDisposable
+{
+    public int PerMinute => options.Value.UserTokensPerMinute;
+
+    private readonly PartitionedRateLimiter<string> _limiter = PartitionedRateLimiter.Create<string, string>(userId =>
+        RateLimitPartition.GetTokenBucketLimiter(userId, _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = options.Value.UserTokensPerMinute,
+            TokensPerPeriod = Math.Max(1, options.Value.UserTokensPerMinute / 60),
+            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        }));
+
+    /// <summary>Null when <paramref name="tokens"/> (at most <see cref="PerMinute"/>) are granted; otherwise how long to wait.</summary>
+    public TimeSpan? Take(string userId, int tokens)
+    {
+        using var lease = _limiter.AttemptAcquire(userId, tokens);
         if (lease.IsAcquired) return null;
         return lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromMinutes(1);
     }

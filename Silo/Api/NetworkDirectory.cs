@@ -35,11 +35,6 @@ public static class NetworkDirectory
         return all;
     }
 
-    /// <summary>Views of the approved workers that are not offline: the ones that can serve blocks.</summary>
-    public static async Task<List<WorkerView>> ServingCandidates(IGrainFactory grains, IEnumerable<WorkerSummary> workers) =>
-        [.. await Task.WhenAll(workers.Where(w => w.Approval == ApprovalStatus.Approved && w.Liveness != Liveness.Offline)
-            .Select(w => grains.GetGrain<IWorkerOperatorGrain>(w.WorkerId).GetView()))];
-
     public static async Task<List<RunSummary>> Runs(IGrainFactory grains)
     {
         var registry = grains.GetGrain<IRunRegistryGrain>(0);

@@ -33,9 +33,16 @@ public sealed record NetworkHealthDto(
     [property: JsonPropertyName("coverage_percent")] double CoveragePercent,
     [property: JsonPropertyName("ready_for_inference")] bool ReadyForInference,
     [property: JsonPropertyName("uncovered_layers")] List<int> UncoveredLayers,
-    [property: JsonPropertyName("layers")] List<LayerCoverage> Layers,
+    [property: JsonPropertyName("layers")] List<LayerCoverageDto> Layers,
     [property: JsonPropertyName("serving_workers")] int ServingWorkers,
-    [property: JsonPropertyName("online_workers")] int OnlineWorkers);
+    [property: JsonPropertyName("online_workers")] int OnlineWorkers,
+    [property: JsonPropertyName("planned_coverage_percent")] double PlannedCoveragePercent);
+
+/// <summary>One block of the model: how many workers serve it, and which.</summary>
+public sealed record LayerCoverageDto(
+    [property: JsonPropertyName("layer")] int Layer,
+    [property: JsonPropertyName("replicas")] int Replicas,
+    [property: JsonPropertyName("workers")] List<string> Workers);
 
 public sealed record NetworkStatsDto(
     [property: JsonPropertyName("total_workers")] int TotalWorkers,

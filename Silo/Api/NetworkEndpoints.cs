@@ -14,9 +14,12 @@ public static class NetworkEndpoints
     public static RouteGroupBuilder MapNetworkEndpoints(this RouteGroupBuilder api)
     {
         api.MapGet("", Status).WithTags("Network").Produces<ApiStatusDto>().WithSummary("Health and basic status");
+        // The volunteer network's apps link a browser to {coordinator}/dashboard; with /api as their base URL it lands here.
+        api.MapGet("/dashboard", () => Results.Redirect("/")).WithTags("Network").Produces(StatusCodes.Status302Found)
+            .WithSummary("Redirects to the dashboard");
         var network = api.MapGroup("/network").WithTags("Network");
         network.MapGet("/info", Info).Produces<NetworkInfoDto>().WithSummary("Bootstrap gateways and the served model");
-        network.MapGet("/health", Health).Produces<NetworkHealthDto>().WithSummary("Per-layer coverage by approved, online workers");
+        network.MapGet("/health", Health).Produces<NetworkHealthDto>().WithSummary("Per-layer coverage by workers whose agents serve their layers");
         network.MapGet("/stats", Stats).Produces<NetworkStatsDto>().WithSummary("Overall worker, usage and coverage statistics");
         network.MapPut("/quantization", SetQuantization).RequireAdminKey().Produces<NetworkSettingsDto>().Problems(400, 401)
             .WithSummary("Set the quantization mode (?mode=none|int8|nf4)");
@@ -36,29 +39,29 @@ public static class NetworkEndpoints
 
     private static async Task<IResult> Info(IGrainFactory grains)
     {
-        var (settings, coverage, counts) = await Snapshot(grains);
+        var (settings, map, counts) = await Snapshot(grains);
         return TypedResults.Ok(new NetworkInfoDto(settings.ModelName, settings.TotalLayers, await NetworkDirectory.Gateways(grains), counts.Online,
-            coverage.ServingWorkers, coverage.Percent, coverage.Ready, settings.Quantization, settings.TargetWorkers));
+            map.Serving.Count, map.CoveragePercent, map.ReadyForInference, settings.Quantization, settings.TargetWorkers));
     }
 
     private static async Task<IResult> Health(IGrainFactory grains)
     {
-        var (settings, coverage, counts) = await Snapshot(grains);
-        return TypedResults.Ok(new NetworkHealthDto(settings.ModelName, settings.TotalLayers, coverage.CoveredLayers, coverage.Percent,
-            coverage.Ready, coverage.Uncovered, coverage.Layers, coverage.ServingWorkers, counts.Online));
+        var (settings, map, counts) = await Snapshot(grains);
+        var layers = Enumerable.Range(0, map.Blocks).Select(b => new LayerCoverageDto(b, map.ServingReplicas[b], map.ServersOf(b))).ToList();
+        return TypedResults.Ok(new NetworkHealthDto(settings.ModelName, settings.TotalLayers, map.CoveredBlocks, map.CoveragePercent,
+            map.ReadyForInference, [.. layers.Where(l => l.Replicas == 0).Select(l => l.Layer)], layers, map.Serving.Count, counts.Online,
+            map.PlannedCoveragePercent));
     }
 
     private static async Task<IResult> Stats(IGrainFactory grains)
     {
-        var settings = await NetworkDirectory.Settings(grains);
+        var (settings, map, counts) = await Snapshot(grains);
         var workers = await NetworkDirectory.Workers(grains);
         var views = await Task.WhenAll(workers.Select(w => grains.GetGrain<IWorkerOperatorGrain>(w.WorkerId).GetView()));
-        var coverage = NetworkCoverage.Compute(settings.TotalLayers, views);
-        var counts = await grains.GetGrain<IWorkerRegistryGrain>(0).Counts();
         var usage = await grains.GetGrain<IUsageLogGrain>(0).Totals();
         var runs = await NetworkDirectory.Runs(grains);
-        return TypedResults.Ok(new NetworkStatsDto(counts.Total, counts.Online, counts.Pending, counts.Offline, coverage.ServingWorkers,
-            views.Sum(v => v.TokensServed), coverage.Percent, coverage.Ready, settings.Quantization, settings.TargetWorkers, usage.Users,
+        return TypedResults.Ok(new NetworkStatsDto(counts.Total, counts.Online, counts.Pending, counts.Offline, map.Serving.Count,
+            views.Sum(v => v.TokensServed), map.CoveragePercent, map.ReadyForInference, settings.Quantization, settings.TargetWorkers, usage.Users,
             usage.Requests, usage.PromptTokens, usage.CompletionTokens, runs.Count, runs.Count(r => !r.State.IsTerminal())));
     }
 
@@ -85,11 +88,12 @@ public static class NetworkEndpoints
         return TypedResults.Ok(new TargetWorkersDto(settings.TargetWorkers, counts.Online));
     }
 
-    private static async Task<(NetworkSettings, NetworkCoverage, WorkerCounts)> Snapshot(IGrainFactory grains)
+    /// <summary>The settings, the layer map as served (the one read model of coverage and readiness) and the worker counts.</summary>
+    private static async Task<(NetworkSettings, LayerMapView, WorkerCounts)> Snapshot(IGrainFactory grains)
     {
-        var settings = await NetworkDirectory.Settings(grains);
-        var candidates = await NetworkDirectory.ServingCandidates(grains, await NetworkDirectory.Workers(grains));
-        var counts = await grains.GetGrain<IWorkerRegistryGrain>(0).Counts();
-        return (settings, NetworkCoverage.Compute(settings.TotalLayers, candidates), counts);
+        var settings = NetworkDirectory.Settings(grains);
+        var map = grains.GetGrain<ILayerMapGrain>(0).GetView();
+        var counts = grains.GetGrain<IWorkerRegistryGrain>(0).Counts();
+        return (await settings, await map, await counts);
     }
 }

@@ -8,11 +8,12 @@ namespace Regatta.Silo.Api;
 public sealed record RunDto(
     string RunId, string Name, RunState State, RunState? PausedFrom, int Round, int Attempt, int CommittedRounds,
     double? Accuracy, double? Loss, string? GlobalModelHash, string? KitHash, string? FailureReason, DateTimeOffset CreatedAt,
-    List<RunMember> Members, List<Checkpoint> Checkpoints, RunSpec Spec, List<RunTransition> Timeline, double? Epsilon)
+    List<RunMember> Members, List<Checkpoint> Checkpoints, RunSpec Spec, List<RunTransition> Timeline, double? Epsilon,
+    double? InitialAccuracy, double? InitialLoss)
 {
     public static RunDto Of(RunView v, List<RunTransition> timeline) => new(v.RunId, v.Spec.Name, v.State, v.PausedFrom, v.Round,
         v.Attempt, v.CommittedRounds, Finite.Or(v.Accuracy), Finite.Or(v.Loss), v.GlobalModelHash, v.KitHash, v.FailureReason, v.CreatedAt,
-        v.Members, v.Checkpoints, v.Spec, timeline, Finite.Or(v.Epsilon));
+        v.Members, v.Checkpoints, v.Spec, timeline, Finite.Or(v.Epsilon), Finite.Or(v.InitialAccuracy), Finite.Or(v.InitialLoss));
 }
 
 public sealed record RunSummaryDto(string RunId, string Name, RunState State, int Round, int Members, double? BestAccuracy, DateTimeOffset CreatedAt)

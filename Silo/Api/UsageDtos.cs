@@ -22,6 +22,23 @@ public sealed record UserDto(
     public static UserDto Of(UserView u) => new(u.UserId, u.DisplayName, u.RegisteredAt, u.Requests, u.PromptTokens, u.CompletionTokens, u.LastActive);
 }
 
+/// <summary>
+/// A registration: the user, and their API key when this reply issued one (shown once; only its hash is kept).
+/// Send it as 'Authorization: Bearer ...' to log usage and generate.
+/// </summary>
+public sealed record UserRegistrationReply(
+    [property: JsonIgnore] UserDto User,
+    [property: JsonPropertyName("api_key")] string? ApiKey)
+{
+    [JsonPropertyName("user_id")] public string UserId => User.UserId;
+    [JsonPropertyName("display_name")] public string DisplayName => User.DisplayName;
+    [JsonPropertyName("registered_at")] public DateTimeOffset RegisteredAt => User.RegisteredAt;
+    [JsonPropertyName("total_requests")] public long TotalRequests => User.TotalRequests;
+    [JsonPropertyName("total_prompt_tokens")] public long TotalPromptTokens => User.TotalPromptTokens;
+    [JsonPropertyName("total_completion_tokens")] public long TotalCompletionTokens => User.TotalCompletionTokens;
+    [JsonPropertyName("last_active")] public DateTimeOffset? LastActive => User.LastActive;
+}
+
 /// <summary>The seed's UsageLog.</summary>
 public sealed record UsageLogRequest
 {

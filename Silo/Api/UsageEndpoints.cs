@@ -1,3 +1,4 @@
+using Regatta.Grains.Security;
 using Regatta.Network;
 using Regatta.Workers;
 
@@ -9,28 +10,41 @@ public static class UsageEndpoints
     public static RouteGroupBuilder MapUsageEndpoints(this RouteGroupBuilder api)
     {
         var users = api.MapGroup("/users").WithTags("Users and usage");
-        users.MapPost("/register", RegisterUser).RequireAdminKey()
-            .Accepts<UserRegistrationRequest>("application/json").Produces<UserDto>(201).Produces<UserDto>().Problems(400, 401, 413, 415)
-            .WithSummary("Register a user (201); registering a known id again returns it unchanged (200)");
+        users.MapPost("/register", RegisterUser).RequireRateLimiting(ApiRateLimits.UserRegisterPolicy)
+            .Accepts<UserRegistrationRequest>("application/json").Produces<UserRegistrationReply>(201).Produces<UserRegistrationReply>()
+            .Problems(400, 413, 415, 429)
+            .WithSummary("Register a user (201) with no key: the reply's api_key (shown once) authorises their usage logs and generation. " +
+                         "Registering a known id again returns it unchanged and without a key (200); with the admin key it issues a new key");
         users.MapGet("/{id}", GetUser).Produces<UserDto>().Problems(400, 404).WithSummary("A user and their usage totals");
         var usage = api.MapGroup("/usage").WithTags("Users and usage");
-        usage.MapPost("/log", Log).RequireAdminKey()
-            .Accepts<UsageLogRequest>("application/json").Produces<UsageEntryDto>(201).Problems(400, 401, 404, 413, 415)
-            .WithSummary("Record one inference request of a registered user, served by registered workers");
+        usage.MapPost("/log", Log)
+            .Accepts<UsageLogRequest>("application/json").Produces<UsageEntryDto>(201).Problems(400, 401, 403, 404, 413, 415)
+            .WithSummary("Record one inference request of a registered user, served by registered workers: the user's own API key, " +
+                         "or the admin key for any user");
         usage.MapGet("/recent", Recent).Produces<List<UsageEntryDto>>().Problems(400)
             .WithSummary($"The latest usage records, newest first (?limit=1..{UsageLimits.KeptEntries}, default 20)");
         return api;
     }
 
-    private static async Task<IResult> RegisterUser(HttpContext http, IGrainFactory grains)
+    private static async Task<IResult> RegisterUser(HttpContext http, IGrainFactory grains, ILoggerFactory logs)
     {
         var request = (await ApiBody.JsonAsync<UserRegistrationRequest>(http))!;
         var userId = ApiQuery.Id(request.UserId, "user_id");
         if (request.DisplayName is { } name && (string.IsNullOrWhiteSpace(name) || name.Length > 100))
             throw ApiProblemException.BadRequest("display_name", "must be 1 to 100 characters when given");
-        var result = await grains.GetGrain<IUserGrain>(userId).Register(request.DisplayName ?? userId);
-        var user = UserDto.Of(result.User);
-        return result.Created ? TypedResults.Created($"/api/users/{userId}", user) : TypedResults.Ok(user);
+        var grain = grains.GetGrain<IUserGrain>(userId);
+        var key = UserKeys.New(userId);
+        var result = await grain.Register(request.DisplayName ?? userId, Secrets.Hash(key));
+        string? issued = result.Created ? key : null;
+        if (!result.Created && ApiAuth.IsAdmin(http))
+        {
+            await grain.SetKey(Secrets.Hash(key)); // an operator re-issues the key of a user who lost it
+            issued = key;
+        }
+        logs.CreateLogger("Regatta.Api.Users").LogInformation("User {UserId} registered from {Remote}: {Outcome}", userId,
+            http.Connection.RemoteIpAddress, result.Created ? "new" : issued is null ? "known" : "key re-issued");
+        var reply = new UserRegistrationReply(UserDto.Of(result.User), issued);
+        return result.Created ? TypedResults.Created($"/api/users/{userId}", reply) : TypedResults.Ok(reply);
     }
 
     private static async Task<IResult> GetUser(string id, IGrainFactory grains)
@@ -56,6 +70,7 @@ public static class UsageEndpoints
         for (var i = 0; i < workerIds.Count && i < UsageLimits.MaxWorkersPerRequest; i++)
             if (!Ids.IsValid(workerIds[i])) errors[$"worker_ids[{i}]"] = ["is not a valid id"];
         if (errors.Count > 0) throw new ApiProblemException(StatusCodes.Status400BadRequest, errors, "bad_usage");
+        await ApiAuth.RequireUser(http, request.UserId!);
 
         var user = grains.GetGrain<IUserGrain>(request.UserId!);
         if (await user.Get() is null)

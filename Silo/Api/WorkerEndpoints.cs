@@ -1,5 +1,7 @@
+using Regatta.Grains.Security;
 using Microsoft.Extensions.Options;
 using Regatta.Grains;
+using Regatta.Grains.Workers;
 using Regatta.Network;
 using Regatta.Workers;
 
@@ -61,17 +63,17 @@ public static class WorkerEndpoints
         WorkerView view;
         if (!known)
         {
-            token = AdminApiKey.NewSecret();
+            token = Secrets.New();
             view = (await worker.Register(registration)).View;
             // Two first registrations racing: the one that stored its token first owns the id.
-            if (!await tokens.Claim(AdminApiKey.Hash(token)))
+            if (!await tokens.Claim(Secrets.Hash(token)))
                 throw new ApiProblemException(StatusCodes.Status409Conflict, "worker_id", $"worker '{workerId}' was registered at the same time by another caller", "worker_exists");
         }
         else if (ApiAuth.IsAdmin(http))
         {
-            token = AdminApiKey.NewSecret(); // an operator re-issues the token of a worker that lost it
+            token = Secrets.New(); // an operator re-issues the token of a worker that lost it
             view = (await worker.Register(registration)).View;
-            await tokens.Reset(AdminApiKey.Hash(token));
+            await tokens.Reset(Secrets.Hash(token));
         }
         else if (await ApiAuth.IsWorker(http, workerId))
         {
@@ -86,9 +88,14 @@ public static class WorkerEndpoints
         }
         logs.CreateLogger("Regatta.Api.Workers").LogInformation("Worker {WorkerId} registered over HTTP from {Remote}: {Status}",
             workerId, http.Connection.RemoteIpAddress, view.Approval);
-        var peers = await NetworkDirectory.Gateways(grains);
-        return TypedResults.Ok(new WorkerRegistrationReply(workerId, token, WorkerText.Status(view), view.Approval, view.Layers?.Start,
-            view.Layers?.End, settings.ModelName, peers, view.Layers is null, coordinator.Value.HeartbeatInterval.TotalSeconds));
+        Dictionary<string, string>? ignored = request.RequestedLayers is null ? null : new()
+        {
+            ["requested_layers"] = "not used: a worker registered over HTTP serves no blocks (it has no block server; serving needs the " +
+                                   "Regatta agent), and the layer plan gives agents ranges by the memory they offer",
+        };
+        var assignment = LayerAssignmentDto.Of(view, settings.ModelName, await NetworkDirectory.Gateways(grains));
+        return TypedResults.Ok(new WorkerRegistrationReply(workerId, token, view.Approval, coordinator.Value.HeartbeatInterval.TotalSeconds,
+            ignored, assignment));
     }
 
     private static async Task<IResult> Heartbeat(HttpContext http, IGrainFactory grains, HeartbeatLimiter limiter)
@@ -105,18 +112,15 @@ public static class WorkerEndpoints
         var errors = new Dictionary<string, string[]>();
         if (request.TokensServedSinceLast is < 0 or > WorkerLimits.MaxTokensPerHeartbeat)
             errors["tokens_served_since_last"] = [$"must be in [0, {WorkerLimits.MaxTokensPerHeartbeat}]"];
-        if (request.Status == Liveness.Offline)
-            errors["status"] = ["must be online, busy or standby; to go offline, DELETE /api/workers/{id}"];
+        if (request.Status is { } word && WorkerRules.ReportedStatusProblem(word) is { } problem)
+            errors["status"] = [problem];
         if (errors.Count > 0) throw new ApiProblemException(StatusCodes.Status400BadRequest, errors, "bad_heartbeat");
-        var worker = grains.GetGrain<IWorkerGrain>(workerId);
-        var reply = await worker.Heartbeat(new Workers.Heartbeat
-        {
-            Status = request.Status ?? Liveness.Online,
-            TokensServedSinceLast = request.TokensServedSinceLast ?? 0,
-        });
+        var reply = await grains.GetGrain<IWorkerGrain>(workerId).Heartbeat(WorkerRules.Reported(request.Status, request.TokensServedSinceLast ?? 0));
         var view = await grains.GetGrain<IWorkerOperatorGrain>(workerId).GetView();
-        return TypedResults.Ok(new HeartbeatReplyDto(workerId, reply.Approval, reply.Liveness, view.Layers?.Start, view.Layers?.End,
-            reply.PendingAssignments, reply.Runs, reply.NextHeartbeat.TotalSeconds));
+        var settings = await NetworkDirectory.Settings(grains);
+        var assignment = LayerAssignmentDto.Of(view, settings.ModelName, await NetworkDirectory.Gateways(grains));
+        return TypedResults.Ok(new HeartbeatReplyDto(workerId, reply.Approval, reply.Liveness, view.ReportedStatus, reply.PendingAssignments,
+            reply.Runs, reply.NextHeartbeat.TotalSeconds, assignment));
     }
 
     private static async Task<IResult> Approve(string id, IGrainFactory grains)
@@ -167,6 +171,8 @@ public static class WorkerEndpoints
             Name = r.Nickname!,
             Hardware = new Hardware
             {
+                // No block server over HTTP: the layer plan must not count on this worker for blocks.
+                ServeMemoryBytes = 0,
                 DeviceKind = r.HardwareType!,
                 DeviceName = r.DeviceName ?? "",
                 VramBytes = (long)((r.VramGb ?? 0) * WorkerText.BytesPerGb),

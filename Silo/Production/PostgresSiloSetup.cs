@@ -36,6 +36,8 @@ public static class PostgresSiloSetup
         silo.AddRegattaPostgresStorage(connectionString, StoreNames.Regatta, reminderPeriod < TimeSpan.FromMinutes(1) ? reminderPeriod : TimeSpan.FromMinutes(1));
         // Blobs must be shared: a BlobGrain (and a RunGrain reading updates) may activate on any silo.
         silo.Services.Replace(ServiceDescriptor.Singleton<IBlobStore, PostgresBlobStore>());
+        // Sign-in cookies and circuits must be readable by every silo (a request may land on any of them).
+        PostgresKeyRing.Use(silo.Services);
         return silo;
     }
 

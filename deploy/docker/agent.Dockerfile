@@ -19,11 +19,12 @@ RUN case "$TORCH" in \
       cuda) sed -i 's/"TorchSharp-cpu"/"TorchSharp-cuda-linux"/' Directory.Packages.props Learning/Learning.csproj ;; \
       *) echo "TORCH must be cpu or cuda, not '$TORCH'" >&2; exit 2 ;; \
     esac \
-    && dotnet restore WorkerAgent/WorkerAgent.csproj
+    && dotnet restore WorkerAgent/WorkerAgent.csproj -r linux-x64
 COPY Grains.Abstractions/ Grains.Abstractions/
 COPY Learning/ Learning/
 COPY WorkerAgent/ WorkerAgent/
-RUN dotnet publish WorkerAgent/WorkerAgent.csproj -c Release -o /app --no-restore -p:RegattaTorchSharpGlibcxxPatch=always
+# linux-x64 only: the native libraries of other platforms are left out of the image.
+RUN dotnet publish WorkerAgent/WorkerAgent.csproj -c Release -r linux-x64 --self-contained false -o /app --no-restore -p:RegattaTorchSharpGlibcxxPatch=always
 
 FROM mcr.microsoft.com/dotnet/runtime:10.0 AS runtime
 RUN apt-get update \
@@ -32,6 +33,8 @@ RUN apt-get update \
     && mkdir -p /var/cache/regatta && chown "$APP_UID" /var/cache/regatta
 WORKDIR /app
 COPY --from=build /app .
+# What the NVIDIA container toolkit mounts into a GPU container: CUDA compute and nvidia-smi, nothing else.
+ENV NVIDIA_DRIVER_CAPABILITIES=compute,utility
 USER $APP_UID
 # Model versions the agent has downloaded; a volume here keeps them across restarts.
 VOLUME /var/cache/regatta

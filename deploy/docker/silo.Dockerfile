@@ -15,7 +15,7 @@ COPY Grains/Grains.csproj Grains/
 COPY Storage/Storage.csproj Storage/
 COPY Dashboard/Dashboard.csproj Dashboard/
 COPY Silo/Silo.csproj Silo/
-RUN dotnet restore Silo/Silo.csproj
+RUN dotnet restore Silo/Silo.csproj -r linux-x64
 COPY Grains.Abstractions/ Grains.Abstractions/
 COPY Learning/ Learning/
 COPY Grains/ Grains/
@@ -25,7 +25,8 @@ COPY Silo/ Silo/
 # Storage embeds the SQLite schema (local mode) from here.
 COPY deploy/sqlite/ deploy/sqlite/
 # "always": the runtime image's libstdc++ may be older than the build image's (docs/torchsharp-glibcxx.md).
-RUN dotnet publish Silo/Silo.csproj -c Release -o /app --no-restore -p:RegattaTorchSharpGlibcxxPatch=always
+# linux-x64 only: the native libraries of other platforms are left out of the image.
+RUN dotnet publish Silo/Silo.csproj -c Release -r linux-x64 --self-contained false -o /app --no-restore -p:RegattaTorchSharpGlibcxxPatch=always
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 # curl for the container health check; libgomp for libtorch's CPU kernels (the silo evaluates candidate models).
@@ -39,7 +40,8 @@ COPY --from=build /app .
 ENV ASPNETCORE_URLS=http://0.0.0.0:5080 \
     Regatta__DataDir=/var/lib/regatta
 USER $APP_UID
-# HTTP (API, dashboard, /healthz, /metrics), silo-to-silo, gateway (clients).
+# HTTP (API, dashboard, /healthz/*, /metrics), silo-to-silo, gateway (clients).
 EXPOSE 5080 11111 30000
-HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 CMD curl -fsS http://127.0.0.1:5080/healthz || exit 1
+# Ready: this silo is Active, not shutting down, and its database answers (docs/deploy.md, Probes).
+HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 CMD curl -fsS http://127.0.0.1:5080/healthz/ready || exit 1
 ENTRYPOINT ["dotnet", "Regatta.Silo.dll"]

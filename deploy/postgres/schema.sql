@@ -384,3 +384,17 @@ CREATE TABLE IF NOT EXISTS regatta_blobs
 );
 -- Chunks are written once and read whole; keep them out of TOAST compression (weights barely compress).
 ALTER TABLE regatta_blobs ALTER COLUMN data SET STORAGE EXTERNAL;
+
+-- ---------------------------------------------------------------------------------------------
+-- The dashboard's data-protection key ring (sign-in cookies, anti-forgery tokens, Blazor circuits):
+-- one ring for every silo, so a request may land on any of them and a restart signs no one out.
+-- Rows are ASP.NET's key XML, appended and never updated (a revocation is a row of its own).
+-- ---------------------------------------------------------------------------------------------
+CREATE TABLE IF NOT EXISTS regatta_dataprotection_keys
+(
+    id            bigint GENERATED ALWAYS AS IDENTITY,
+    friendly_name text        NOT NULL,
+    xml           text        NOT NULL,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT pk_regatta_dataprotection_keys PRIMARY KEY (id)
+);

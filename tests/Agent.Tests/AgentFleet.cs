@@ -15,7 +15,7 @@ public sealed class AgentFleet(RegattaCluster cluster) : IAsyncDisposable
     public System.Net.IPEndPoint Gateway => cluster.Cluster.Primary!.GatewayAddress!.Endpoint;
 
     public async Task<RunningAgent> StartAsync(string id, string? runId, string? joinToken, string? poison = null,
-        long? serveMemoryBytes = null, TimeSpan serveDelay = default)
+        long? serveMemoryBytes = null, TimeSpan serveDelay = default, long? sessionMemoryBytes = null)
     {
         var options = new AgentOptions
         {
@@ -30,6 +30,7 @@ public sealed class AgentFleet(RegattaCluster cluster) : IAsyncDisposable
             Poison = poison,
             ServeMemoryBytes = serveMemoryBytes,
             ServeDelay = serveDelay,
+            SessionMemoryBytes = sessionMemoryBytes,
             SiloCertSha256 = cluster.CertificateSha256,
         };
         var host = AgentHost.Build(options, logging => logging.SetMinimumLevel(LogLevel.Warning));

@@ -1,4 +1,5 @@
 using Regatta.Jobs;
+using Regatta.Learning.Training;
 using Regatta.Runs;
 
 namespace Regatta.Tests;
@@ -25,23 +26,52 @@ public sealed class FederatedTrainingTests
         JoinToken = token,
     };
 
+    /// <summary>The main job's task (deploy/examples/digits-cnn.yaml): a CNN on digits, Dirichlet(0.1) across three members.</summary>
+    private static RunSpec NonIidDigits(string token) => new()
+    {
+        Name = "e2e-digits",
+        Model = new ModelSpec { Name = "cnn", Parameters = new() { ["channels"] = 1, ["size"] = 8, ["classes"] = 10, ["filters"] = 8 } },
+        Data = new DataSpec { Source = "digits", Partitioning = "dirichlet", Alpha = 0.1, Partitions = 3, SamplesPerClient = 600, ValidationSamples = 1000 },
+        Training = new TrainingSpec { LocalEpochs = 2, BatchSize = 32, LearningRate = 0.2 },
+        Rounds = 25,
+        TargetAccuracy = 0.9,
+        MinClients = 3,
+        MinUpdates = 3,
+        Warmup = TimeSpan.FromMilliseconds(500),
+        RoundDeadline = TimeSpan.FromSeconds(60),
+        WitnessDeadline = TimeSpan.FromSeconds(60),
+        Witnesses = new WitnessSpec { Count = 1, Quorum = 1, LossTolerance = 1 },
+        Aggregation = new AggregationSpec { Strategy = AggregationStrategy.FedAvg, MaxUpdateNorm = 50 },
+        CheckpointEvery = 2,
+        Seed = 11,
+        JoinToken = token,
+    };
+
     [Fact]
-    public async Task Three_agents_train_an_mlp_on_non_iid_data_from_chance_to_90_percent_within_10_rounds()
+    public async Task Three_agents_take_a_cnn_on_non_iid_digits_from_chance_to_90_percent_within_15_of_25_rounds_beating_training_alone()
     {
         await using var cluster = await RegattaCluster.StartAsync();
         await using var fleet = new AgentFleet(cluster);
         var run = cluster.Grains.GetGrain<IRunGrain>("e2e");
-        await run.Create(NonIidBlobs("e2e-join-token"));
+        var spec = NonIidDigits("e2e-join-token");
+        await run.Create(spec);
         var start = await run.Start();
+        // Measured before round 1 on the coordinator's validation set: ten classes, so chance is 0.1.
+        Assert.InRange(start.InitialAccuracy, 0, 0.25);
         foreach (var i in new[] { 1, 2, 3 }) await fleet.StartAsync($"agent-{i}", "e2e", "e2e-join-token");
 
         var end = await Eventually.Until(run.GetView, v => v.State.IsTerminal(), TimeSpan.FromMinutes(4), "run ends");
 
         Assert.Equal(RunState.Finished, end.State);
         var rounds = await run.GetRounds();
-        Assert.True(rounds.Count <= 10);
-        Assert.True(rounds[0].ValidationAccuracy < 0.9, $"round 1 already at {rounds[0].ValidationAccuracy}");
-        Assert.True(end.Accuracy >= 0.9, $"final held-out accuracy {end.Accuracy}");
+        // The run may go on to 25 rounds: stopping at the target within 15 is what is asserted, and can fail.
+        Assert.True(end.Accuracy >= 0.9, $"final held-out accuracy {end.Accuracy} after {rounds.Count} rounds");
+        Assert.True(rounds.Count <= 15, $"took {rounds.Count} rounds to reach 0.9");
+        Assert.Equal(start.InitialAccuracy, end.InitialAccuracy);
+        // Each member alone, for the same local steps, stays far below: the skew hides classes from every one of them.
+        var alone = Baselines.Measure(spec, rounds.Count);
+        Assert.Equal(start.InitialAccuracy, alone.InitialAccuracy, 6);
+        Assert.True(alone.LocalOnlyMean < end.Accuracy - 0.2, $"local only {string.Join(", ", alone.LocalOnly)} vs federated {end.Accuracy}");
         Assert.All(rounds, r => Assert.Equal(3, r.UpdatesAccepted));
         Assert.All(rounds, r => Assert.True(double.IsFinite(r.WitnessLoss) && double.IsFinite(r.TrainLoss)));
         Assert.NotEmpty(end.Checkpoints);

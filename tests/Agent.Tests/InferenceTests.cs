@@ -25,6 +25,8 @@ public sealed class InferenceTests
         }
         foreach (var id in ids)
             await Eventually.Until(() => cluster.Grains.GetGrain<IWorkerOperatorGrain>(id).GetView(), v => v.Serving, Patience, $"{id} serves its blocks");
+        await Eventually.Until(() => cluster.Grains.GetGrain<ILayerMapGrain>(0).GetView(), v => ids.All(v.Serving.ContainsKey), Patience,
+            "the layer map counts every agent as serving");
         return agents;
     }
 

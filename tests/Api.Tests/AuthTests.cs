@@ -21,7 +21,6 @@ public sealed class AuthTests(ApiSilo silo)
         { "DELETE", "/api/workers/{worker}" },
         { "PUT", "/api/network/quantization?mode=nf4" },
         { "PUT", "/api/network/target-workers?count=42" },
-        { "POST", "/api/users/register" },
         { "POST", "/api/usage/log" },
         { "POST", "/api/reports" },
     };
@@ -41,7 +40,6 @@ public sealed class AuthTests(ApiSilo silo)
         HttpContent? Body() => path switch
         {
             _ when path.StartsWith("/api/runs?", StringComparison.Ordinal) => Http.Yaml("name: auth\nmodel: { name: mlp, parameters: { inputs: 4, hidden: 8, classes: 2 } }\n"),
-            "/api/users/register" => Http.Json($$"""{"user_id": "{{user}}"}"""),
             "/api/usage/log" => Http.Json($$"""{"user_id": "{{user}}", "prompt_tokens": 1, "completion_tokens": 1}"""),
             "/api/reports" => Http.Json($$"""{"runId": "{{run}}", "severity": "info", "message": "hello"}"""),
             _ => null,

@@ -12,6 +12,7 @@ public sealed class LocalModeSilo : ApiSilo
         ["Regatta:Api:RegisterPermitsPerMinute"] = "3",
         ["Regatta:Api:HeartbeatPermitsPerMinute"] = "3",
         ["Regatta:Api:GatewaysPermitsPerMinute"] = "3",
+        ["Regatta:Api:UserTokensPerMinute"] = "100",
     };
 }
 
@@ -92,5 +93,33 @@ public sealed class LocalModeTests(LocalModeSilo silo) : IClassFixture<LocalMode
         using (var response = await anonymous.GetAsync("/api/cluster/gateways"))
             Assert.True(response.Headers.RetryAfter is not null, "429 says when to retry");
         Assert.Contains("too many", await anonymous.GetAsync("/api/cluster/gateways").Problem(429, "rate"));
+    }
+
+    [Fact]
+    public async Task User_registration_is_limited_per_address_and_generation_per_user_in_tokens_per_minute()
+    {
+        using var anonymous = silo.Anonymous();
+        var keys = new List<string>();
+        for (var i = 0; i < 3; i++)
+            keys.Add((await anonymous.PostAsync("/api/users/register", Http.Json($$"""{"user_id": "{{Http.NewId("rate-user")}}"}""")).Expect(HttpStatusCode.Created)).Str("api_key"));
+        var refused = Http.NewId("rate-user");
+        Assert.Contains("too many", await anonymous.PostAsync("/api/users/register", Http.Json($$"""{"user_id": "{{refused}}"}""")).Problem(429, "rate"));
+        Assert.Contains("not registered", await anonymous.GetAsync($"/api/users/{refused}").Problem(404, "id"));
+
+        var user = Grains.Security.UserKeys.UserOf(keys[0]);
+        using var asUser = silo.WithBearer(keys[0]);
+        string Body(int newTokens) => $$"""{"user_id": "{{user}}", "prompt_tokens": [1, 2, 3, 4], "max_new_tokens": {{newTokens}}}""";
+        Assert.Contains("100 tokens per minute", await asUser.PostAsync("/api/inference/generate", Http.Json(Body(97))).Problem(400, "max_new_tokens"));
+        // Asked for (4 + 60 of 100) even though no worker serves yet: the budget counts requests, not what they got.
+        await asUser.PostAsync("/api/inference/generate", Http.Json(Body(60))).Problem(503, "network");
+        using (var response = await asUser.PostAsync("/api/inference/generate", Http.Json(Body(60))))
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
+            Assert.True(response.Headers.RetryAfter is not null, "429 says when to retry");
+        }
+        // Another user has a budget of their own.
+        using var other = silo.WithBearer(keys[1]);
+        var otherUser = Grains.Security.UserKeys.UserOf(keys[1]);
+        await other.PostAsync("/api/inference/generate", Http.Json(Body(60).Replace(user!, otherUser!))).Problem(503, "network");
     }
 }

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Net;
 using Regatta.Network;
 using Regatta.Tests;
@@ -27,34 +28,29 @@ public sealed class NetworkApiTests(ApiSilo silo)
     }
 
     [Fact]
-    public async Task Approved_workers_get_layers_from_the_plan_and_health_reports_who_holds_each_block()
+    public async Task Http_workers_serve_no_layers_so_they_stand_by_and_the_network_is_not_ready()
     {
         var first = Http.NewId("cover-a");
         var pending = Http.NewId("cover-p");
         foreach (var id in new[] { first, pending }) await WorkerApiTests.Register(_anonymous, id);
         await _admin.PostAsync($"/api/workers/{first}/approve", null).Expect();
 
-        // 24 GB holds the whole model: the plan gives the approved worker every layer; the pending one gets none.
-        var plan = await Eventually.Until(() => _anonymous.GetAsync("/api/network/assignments").Expect(),
-            p => p.GetProperty("assignments").EnumerateArray().Any(a => a.Str("worker_id") == first), TimeSpan.FromSeconds(20), "first is assigned");
-        var mine = plan.GetProperty("assignments").EnumerateArray().Single(a => a.Str("worker_id") == first);
-        Assert.Equal((0, 8), (mine.Int("layers_start"), mine.Int("layers_end")));
-        Assert.DoesNotContain(plan.GetProperty("assignments").EnumerateArray(), a => a.Str("worker_id") == pending);
-        Assert.Equal(8, plan.Int("total_layers"));
-        Assert.True(plan.GetProperty("ready_for_inference").GetBoolean());
-        Assert.StartsWith("seed:", plan.Str("model_source"));
+        // 24 GB would hold the whole model, but a worker registered over HTTP has no block server: the plan leaves it out.
+        var map = await _anonymous.GetAsync("/api/network/assignments").Expect();
+        Assert.DoesNotContain(map.GetProperty("assignments").EnumerateArray(), a => a.Str("worker_id") == first || a.Str("worker_id") == pending);
+        Assert.Equal(8, map.Int("total_layers"));
+        Assert.False(map.GetProperty("ready_for_inference").GetBoolean());
 
         var health = await _anonymous.GetAsync("/api/network/health").Expect();
-        Assert.Equal((8, 100.0, true), (health.Int("covered_layers"), health.GetProperty("coverage_percent").GetDouble(), health.GetProperty("ready_for_inference").GetBoolean()));
-        Assert.Contains(first, health.GetProperty("layers")[7].GetProperty("workers").EnumerateArray().Select(w => w.GetString()));
-        Assert.DoesNotContain(pending, health.GetProperty("layers")[0].GetProperty("workers").EnumerateArray().Select(w => w.GetString()));
+        Assert.Equal((0, 0.0, false), (health.Int("covered_layers"), health.GetProperty("coverage_percent").GetDouble(), health.GetProperty("ready_for_inference").GetBoolean()));
+        Assert.Equal(8, health.GetProperty("uncovered_layers").GetArrayLength());
+        Assert.DoesNotContain(first, health.GetProperty("layers")[0].GetProperty("workers").EnumerateArray().Select(w => w.GetString()));
+        var info = await _anonymous.GetAsync("/api/network/info").Expect();
+        Assert.Equal((0, false), (info.Int("serving_workers"), info.GetProperty("ready_for_inference").GetBoolean()));
         var workers = await _anonymous.GetAsync("/api/workers?take=500").Expect();
         var row = workers.GetProperty("items").EnumerateArray().Single(w => w.Str("worker_id") == first);
-        Assert.Equal((0, 8), (row.Int("layers_start"), row.Int("layers_end")));
-
-        await _admin.DeleteAsync($"/api/workers/{first}").Expect(HttpStatusCode.NoContent); // offline: it holds nothing any more
-        await Eventually.Until(() => _anonymous.GetAsync("/api/network/assignments").Expect(),
-            p => p.GetProperty("assignments").EnumerateArray().All(a => a.Str("worker_id") != first), TimeSpan.FromSeconds(20), "first is dropped");
+        Assert.Equal(("standby", false), (row.Str("status"), row.GetProperty("serving").GetBoolean()));
+        Assert.Equal(JsonValueKind.Null, row.GetProperty("layers_start").ValueKind);
     }
 
     [Fact]
@@ -85,7 +81,7 @@ public sealed class NetworkApiTests(ApiSilo silo)
         Assert.Contains("is required", await _admin.PostAsync("/api/inference/generate", Http.Json("""{"prompt_tokens": [1], "max_new_tokens": 1}""")).Problem(400, "user_id"));
         Assert.Contains("non-empty", await _admin.PostAsync("/api/inference/generate", Http.Json("""{"user_id": "u", "prompt_tokens": [], "max_new_tokens": 1}""")).Problem(400, "prompt_tokens"));
         Assert.Contains("[0, 4096]", await _admin.PostAsync("/api/inference/generate", Http.Json("""{"user_id": "u", "prompt_tokens": [1], "max_new_tokens": -1}""")).Problem(400, "max_new_tokens"));
-        Assert.Contains("missing", await _anonymous.PostAsync("/api/inference/generate", Http.Json("""{"user_id": "u"}""")).Problem(401, "Authorization"));
+        Assert.Contains("missing", await _anonymous.PostAsync("/api/inference/generate", Http.Json("""{"user_id": "u", "prompt_tokens": [1], "max_new_tokens": 1}""")).Problem(401, "Authorization"));
         Assert.Contains("not registered", await _admin.PostAsync("/api/inference/generate",
             Http.Json("""{"user_id": "nobody-here", "prompt_tokens": [1], "max_new_tokens": 1}""")).Problem(404, "user_id"));
 
@@ -95,7 +91,7 @@ public sealed class NetworkApiTests(ApiSilo silo)
             Http.Json($$"""{"user_id": "{{user}}", "prompt_tokens": [100000], "max_new_tokens": 1}""")).Problem(400, "prompt_tokens[0]"));
         Assert.Contains("context", await _admin.PostAsync("/api/inference/generate",
             Http.Json($$"""{"user_id": "{{user}}", "prompt_tokens": [1], "max_new_tokens": 4000}""")).Problem(400, "max_new_tokens"));
-        // Workers that registered over HTTP hold layers but no agent loads them: nobody can serve.
+        // Workers that registered over HTTP have no block server: nobody serves.
         await _admin.PostAsync("/api/inference/generate", Http.Json($$"""{"user_id": "{{user}}", "prompt_tokens": [1], "max_new_tokens": 1}""")).Problem(503, "network");
         Assert.Equal(0, (await _anonymous.GetAsync($"/api/users/{user}").Expect()).Long("total_requests")); // nothing served, nothing counted
     }

@@ -8,7 +8,7 @@ public sealed class OpenApiTests(ApiSilo silo)
     /// <summary>The API's surface, as docs/api.md lists it.</summary>
     public static readonly string[] Endpoints =
     [
-        "GET /api",
+        "GET /api", "GET /api/dashboard",
         "GET /api/network/info", "GET /api/network/health", "GET /api/network/stats",
         "PUT /api/network/quantization", "GET /api/network/target-workers", "PUT /api/network/target-workers",
         "POST /api/runs", "GET /api/runs", "GET /api/runs/{id}",

@@ -41,9 +41,13 @@ public sealed partial class RunCommandsTests(KestrelApiSilo silo) : IDisposable
         Assert.Contains("round   1: accuracy ", rounds[0]);
         Assert.Contains("round   2: accuracy ", rounds[1]);
         var summary = JsonDocument.Parse(lines[^1]).RootElement;
-        Assert.Equal(["run", "state", "rounds", "accuracy", "loss"], summary.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["run", "state", "rounds", "initial_accuracy", "accuracy", "local_only_accuracy", "local_only_best", "centralized_accuracy", "loss", "time"],
+            summary.EnumerateObject().Select(p => p.Name));
         Assert.Equal((runId, "Finished", 2), (summary.Str("run"), summary.Str("state"), summary.Int("rounds")));
-        Assert.Equal(JsonValueKind.Number, summary.GetProperty("accuracy").ValueKind);
+        // The baselines were trained from the spec the API returned: its partitions, seed and the coordinator's validation set.
+        foreach (var number in new[] { "initial_accuracy", "accuracy", "local_only_accuracy", "local_only_best", "centralized_accuracy", "time" })
+            Assert.Equal(JsonValueKind.Number, summary.GetProperty(number).ValueKind);
+        Assert.Contains(lines, l => l.Contains("baselines on the coordinator's validation set: local only "));
         Assert.Equal("", watchError);
     }
 
@@ -79,7 +83,8 @@ public sealed partial class RunCommandsTests(KestrelApiSilo silo) : IDisposable
         var workers = new List<ScriptedWorker>();
         using var watchOutput = new StringWriter();
         using var watchError = new StringWriter();
-        var watching = RunCommands.WatchAsync(silo.Api, null, runId, watchOutput, watchError, CancellationToken.None, TimeSpan.FromMilliseconds(200));
+        var watching = RunCommands.WatchAsync(silo.Api, null, runId, watchOutput, watchError, CancellationToken.None, TimeSpan.FromMilliseconds(200),
+            baselines: true);
         try
         {
             using var admin = silo.Admin();
@@ -181,6 +186,17 @@ public sealed partial class RunCommandsTests(KestrelApiSilo silo) : IDisposable
     {
         Assert.Contains("not an admin API key", Assert.Throws<ArgumentException>(() => AdminKey.Resolve(Write("two-lines", "a b\nc"))).Message);
         Assert.Contains("empty", Assert.Throws<ArgumentException>(() => AdminKey.Resolve(Write("empty", "\n"))).Message);
+    }
+
+    [Theory]
+    [InlineData("--join-token", "CHANGE-ME", "--join-token is an example value")]   // deploy/k8s/secrets.example.yaml
+    [InlineData("--cluster-id", "no spaces", "--cluster-id")]
+    [InlineData("--service-id", "", "--service-id")]
+    public async Task The_agent_refuses_a_placeholder_token_or_a_bad_cluster_id_before_it_connects(string flag, string value, string named)
+    {
+        var (code, _, error) = await Cli("--coordinator", "127.0.0.1:1", "--silo-cert-sha256", new string('a', 64), flag, value);
+        Assert.True(code == 2, $"exit {code}: {error}");
+        Assert.Contains(named, error);
     }
 
     private string Write(string name, string text)

@@ -96,15 +96,15 @@ public sealed class WorkerApiTests(ApiSilo silo)
         using var impostor = silo.WithBearer(otherToken);
 
         var reply = await worker.PostAsync("/api/workers/heartbeat", Http.Json($$"""{"worker_id": "{{id}}", "tokens_served_since_last": 120, "status": "busy"}""")).Expect();
-        Assert.Equal(("pending", "busy", 1.0), (reply.Str("worker_status"), reply.Str("status"), reply.GetProperty("next_heartbeat_seconds").GetDouble()));
+        Assert.Equal(("pending", "pending", "busy", 1.0), (reply.Str("worker_status"), reply.Str("status"), reply.Str("reported_status"), reply.GetProperty("next_heartbeat_seconds").GetDouble()));
 
         var body = $$"""{"worker_id": "{{id}}", "tokens_served_since_last": 5}""";
         Assert.Contains("missing", await _anonymous.PostAsync("/api/workers/heartbeat", Http.Json(body)).Problem(401, "Authorization"));
         Assert.Contains("not the worker token", await impostor.PostAsync("/api/workers/heartbeat", Http.Json(body)).Problem(401, "Authorization"));
         Assert.Contains("not the worker token", await _admin.PostAsync("/api/workers/heartbeat", Http.Json(body)).Problem(401, "Authorization"));
         Assert.Contains("[0, 10000000]", await worker.PostAsync("/api/workers/heartbeat", Http.Json($$"""{"worker_id": "{{id}}", "tokens_served_since_last": -3}""")).Problem(400, "tokens_served_since_last"));
-        Assert.Contains("DELETE", await worker.PostAsync("/api/workers/heartbeat", Http.Json($$"""{"worker_id": "{{id}}", "status": "offline"}""")).Problem(400, "status"));
-        Assert.Contains("online", await worker.PostAsync("/api/workers/heartbeat", Http.Json($$"""{"worker_id": "{{id}}", "status": "sleepy"}""")).Problem(400, "status"));
+        Assert.Contains("1 to 32", await worker.PostAsync("/api/workers/heartbeat", Http.Json($$"""{"worker_id": "{{id}}", "status": "{{new string('z', 33)}}"}""")).Problem(400, "status"));
+        Assert.Contains("string", await worker.PostAsync("/api/workers/heartbeat", Http.Json($$"""{"worker_id": "{{id}}", "status": 3}""")).Problem(400, "status"));
         Assert.Contains("whole number", await worker.PostAsync("/api/workers/heartbeat", Http.Json($$"""{"worker_id": "{{id}}", "tokens_served_since_last": "many"}""")).Problem(400, "tokens_served_since_last"));
         Assert.Contains("unknown field", await worker.PostAsync("/api/workers/heartbeat", Http.Json($$"""{"worker_id": "{{id}}", "tokens": 1}""")).Problem(400, "tokens"));
         Assert.Contains("required", await worker.PostAsync("/api/workers/heartbeat", Http.Json("{}")).Problem(400, "worker_id"));
@@ -125,7 +125,7 @@ public sealed class WorkerApiTests(ApiSilo silo)
         Assert.Equal(ApprovalStatus.Pending, (await silo.Grains.GetGrain<IWorkerOperatorGrain>(id).GetView()).Approval);
 
         var approved = await _admin.PostAsync($"/api/workers/{id}/approve", null).Expect();
-        Assert.Equal(("approved", "online"), (approved.Str("approval"), approved.Str("status")));
+        Assert.Equal(("approved", "standby"), (approved.Str("approval"), approved.Str("status")));
         Assert.Contains("already approved", await _admin.PostAsync($"/api/workers/{id}/approve", null).Problem(409, "approval"));
 
         Assert.Contains("1 to 500", await _admin.PostAsync($"/api/workers/{id}/reject", Http.Json($$"""{"reason": "{{new string('r', 501)}}"}""")).Problem(400, "reason"));

@@ -36,13 +36,16 @@ var name = (quick ? "benchmarks-quick" : "benchmarks") + (only is null ? "" : "-
 
 const int M = 1 << 20;
 var repeats = quick ? 2 : 3;
-var fedAvgP = quick ? new[] { 4 * M } : [16 * M, 64 * M];
-var fedAvgK = quick ? new[] { 8 } : [8, 64];
-var memoryP = quick ? 4 * M : 16 * M;
+// FedAvg sizes: every update is its own buffer, so K × P × 4 bytes of inputs are held at once (K = 64 × P = 16M is
+// 4 GiB); K = 64 runs at P = 4M (1 GiB) and once at P = 16M, P = 64M only at K = 8 (2 GiB).
+(int P, int[] Ks)[] fedAvg = quick ? [(1 * M, [8, 64])] : [(4 * M, [8, 64]), (16 * M, [8, 64]), (64 * M, [8])];
+var breakdownP = quick ? [1 * M] : new[] { 16 * M, 64 * M };
+var memoryP = quick ? 1 * M : 16 * M;
 var robust = quick ? (K: 8, P: 1 * M) : (K: 8, P: 16 * M);
 
 var results = new List<BenchmarkResult>();
 var total = Stopwatch.StartNew();
+var machineLoad = new MachineLoad.Probe();
 var numpy = new NumpyFedAvg();
 Console.WriteLine("warming up (tiered JIT)");
 Warmup.Run(TimeSpan.FromSeconds(quick ? 1 : 2));
@@ -66,17 +69,19 @@ void Scenario(string title, Func<IEnumerable<BenchmarkResult>> run)
     GC.Collect();
 }
 
-foreach (var p in fedAvgP)
+foreach (var (p, ks) in fedAvg)
 {
-    // One set of distinct update buffers per P, shared by every K (64M floats are 256 MB a buffer); made on first use.
-    var updates = new Lazy<Updates>(() => new Updates(fedAvgK.Max(), p));
-    Scenario($"FedAvg throughput P={FedAvgScenario.Label(p)}", () => fedAvgK.SelectMany(k => FedAvgScenario.Run(updates.Value.WithCount(k), repeats, numpy)).ToList());
-    Scenario($"FedAvg time breakdown P={FedAvgScenario.Label(p)}", () => FedAvgBreakdown.Run(updates.Value.WithCount(fedAvgK[0]), repeats).ToList());
-    if (p == memoryP) Scenario("FedAvg round memory", () => MemoryScenario.Run(updates.Value, [8, 64]).ToList());
+    // One set of K distinct update buffers per P, shared by every K (the first k of them); made on first use.
+    var updates = new Lazy<Updates>(() => new Updates(ks.Max(), p));
+    Scenario($"FedAvg throughput P={FedAvgScenario.Label(p)}", () => ks.SelectMany(k => FedAvgScenario.Run(updates.Value.WithCount(k), repeats, numpy)).ToList());
+    if (breakdownP.Contains(p))
+        Scenario($"FedAvg time breakdown P={FedAvgScenario.Label(p)}", () => FedAvgBreakdown.Run(updates.Value.WithCount(ks.Min()), repeats).ToList());
+    if (p == memoryP) Scenario("FedAvg round memory", () => MemoryScenario.Run(updates.Value, ks).ToList());
 }
 Scenario("Agent training overhead", () => TrainingOverheadScenario.Run(root, quick ? 100 : 400, repeats).ToList());
 Scenario("Robust aggregation", () => RobustScenario.Run(robust.K, robust.P, repeats).ToList());
 Scenario("Secure aggregation", () => SecureAggregationScenario.Run([10, 100], quick ? 10_000 : 100_000, quick ? 1 : repeats).ToList());
+Scenario("Inference sessions", () => InferenceSessionScenario.Run(quick, repeats).ToList());
 if (!args.Contains("--no-cluster"))
 {
     Scenario("Idle worker memory", () => IdleWorkerScenario.RunAsync(quick ? 300 : 1000).GetAwaiter().GetResult());
@@ -86,10 +91,13 @@ if (!args.Contains("--no-cluster"))
     Scenario("Agent heartbeats through TLS and the gate", load.TlsHeartbeats);
     Scenario("Round transition", load.RoundTransition);
     Scenario("Weight transfer", () => WeightTransferScenario.RunAsync(quick ? 20 : 100, quick ? 1 : 3).GetAwaiter().GetResult());
+    Scenario("Simulated federation", () => SimulationScenario.RunAsync(quick ? [100] : [100, 1000], quick ? 2 : 3).GetAwaiter().GetResult());
 }
 
 total.Stop();
-Report.Write(outDir, name, results, MachineInfo.Current(), quick, total.Elapsed);
+var loadSeen = machineLoad.Finish();
+Report.Write(outDir, name, results, MachineInfo.Current(), loadSeen, quick, total.Elapsed);
+Console.WriteLine($"  while it ran, {loadSeen}");
 Console.WriteLine($"[{total.Elapsed:mm\\:ss}] wrote {Path.Combine(outDir, name)}.md and .json; {results.Count(r => r.Met == true)}/{results.Count(r => r.Met is not null)} targets met{(crashed > 0 ? $", {crashed} scenario(s) crashed" : "")}");
 return crashed > 0 ? 1 : 0;
 

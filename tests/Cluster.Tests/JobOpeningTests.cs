@@ -35,6 +35,32 @@ public sealed class JobOpeningTests
     }
 
     [Fact]
+    public async Task Polls_waiting_when_the_assignment_arrives_get_it_once_and_it_stays_delivered_across_a_restart()
+    {
+        var cluster = await RegattaCluster.StartAsync();
+        try
+        {
+            var (worker, assignment) = await RegisteredWorker(cluster, "w-wait", "r-wait");
+            var polls = new[] { worker.NextAssignment(TimeSpan.FromSeconds(20)), worker.NextAssignment(TimeSpan.FromSeconds(3)) };
+            await cluster.Grains.GetGrain<IWorkerOperatorGrain>("w-wait").GetView(); // answered after both polls have started waiting
+
+            await worker.Assign(assignment); // handed to a waiting poll, stored as delivered in the same write
+            var got = await Task.WhenAll(polls);
+
+            Assert.Equal(assignment.JobId, Assert.Single(got, a => a is not null)!.JobId);
+            Assert.Equal(0, (await worker.Agent.Heartbeat(new Heartbeat())).PendingAssignments);
+            cluster = await cluster.RestartAsync();
+            var again = new Worker(cluster.Grains.GetGrain<IWorkerClusterGrain>("w-wait"), cluster.Grains.GetGrain<IWorkerGrain>("w-wait"));
+            Assert.Null(await again.NextAssignment(TimeSpan.Zero));
+            Assert.Equal(0, (await again.Agent.Heartbeat(new Heartbeat())).PendingAssignments);
+        }
+        finally
+        {
+            await cluster.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task A_job_closed_before_its_worker_opened_it_stays_closed_and_is_not_handed_out()
     {
         await using var cluster = await RegattaCluster.StartAsync();

@@ -36,13 +36,22 @@ public sealed class LayerMapTests
         await cluster.Grains.GetGrain<IWorkerOperatorGrain>("a").Approve();
         var one = await Plan(cluster, v => v.Assignments.Count == 1, "a is assigned");
         Assert.Equal(new LayerRange(0, 2), one.Assignments["a"]);
-        Assert.Equal((33.33, false), (one.CoveragePercent, one.ReadyForInference));
+        Assert.Equal((0.0, 33.33, false), (one.CoveragePercent, one.PlannedCoveragePercent, one.ReadyForInference));
         Assert.Equal(3, one.RecommendedWorkers);
 
         await cluster.Grains.GetGrain<IWorkerOperatorGrain>("b").Approve();
         await cluster.Grains.GetGrain<IWorkerOperatorGrain>("c").Approve();
-        var full = await Plan(cluster, v => v.ReadyForInference, "all blocks covered");
+        var full = await Plan(cluster, v => v.PlannedCoveragePercent == 100, "all blocks assigned");
         Assert.Equal([1, 1, 1, 1, 1, 1], full.Replicas);
+        // Assigned is not served: only once each agent has loaded its blocks and announced them is the network ready.
+        Assert.Equal((0.0, false), (full.CoveragePercent, full.ReadyForInference));
+        await Announcing.Announce(cluster, "a");
+        await Announcing.Announce(cluster, "b");
+        var twoThirds = await Plan(cluster, v => v.Serving.Count == 2, "a and b serve");
+        Assert.Equal((66.67, false), (twoThirds.CoveragePercent, twoThirds.ReadyForInference));
+        Assert.Equal([1, 1, 1, 1, 0, 0], twoThirds.ServingReplicas);
+        await Announcing.Announce(cluster, "c");
+        await Plan(cluster, v => v.ReadyForInference, "every block served");
         Assert.Equal([new LayerRange(0, 2), new LayerRange(2, 4), new LayerRange(4, 6)],
             full.Assignments.Values.OrderBy(r => r.Start));
         // Each worker hears its range, for the model version the map serves.
@@ -56,6 +65,7 @@ public sealed class LayerMapTests
         Assert.Equal(new LayerRange(0, 6), four.Assignments["d"]);
         Assert.Equal([2, 2, 2, 2, 2, 2], four.Replicas);
         foreach (var id in new[] { "a", "b", "c" }) Assert.Equal(full.Assignments[id], four.Assignments[id]);
+        await Announcing.Announce(cluster, "d");
 
         // a, b, c stop heartbeating (d keeps going): they go offline and d alone covers everything.
         using var beating = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
@@ -68,6 +78,7 @@ public sealed class LayerMapTests
         }, beating.Token);
         var alone = await Plan(cluster, v => v.Assignments.Count == 1, "a, b, c dropped after going offline");
         Assert.True(alone.ReadyForInference);
+        Assert.Equal(["d"], alone.Serving.Keys);
         Assert.Equal([1, 1, 1, 1, 1, 1], alone.Replicas);
         var a = await cluster.Grains.GetGrain<IWorkerOperatorGrain>("a").GetView();
         Assert.Equal((Liveness.Offline, (LayerRange?)null), (a.Liveness, a.Layers));

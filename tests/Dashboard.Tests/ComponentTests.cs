@@ -31,7 +31,7 @@ public sealed class ComponentTests : IAsyncDisposable
     {
         string? approved = null, rejected = null;
         var table = _context.Render<WorkersTable>(p => p
-            .Add(t => t.Workers, [Worker("gpu-1", ApprovalStatus.Pending), Worker("gpu-2", ApprovalStatus.Approved)])
+            .Add(t => t.Workers, [Worker("gpu-1", ApprovalStatus.Pending), Worker("gpu-2", ApprovalStatus.Approved) with { ReportedStatus = "idle", Serving = true }])
             .Add(t => t.CanAct, true)
             .Add(t => t.Now, DateTimeOffset.UtcNow)
             .Add(t => t.OnApprove, id => approved = id)
@@ -42,6 +42,10 @@ public sealed class ComponentTests : IAsyncDisposable
         Assert.Contains("12,345", pending.TextContent);
         Assert.Contains("0–11", pending.TextContent);
         Assert.Empty(table.FindAll("tr[data-worker=gpu-2] [data-testid=approve]"));
+        Assert.Contains("loading", pending.TextContent); // holds layers its agent has not announced yet
+        var serving = table.Find("tr[data-worker=gpu-2]");
+        Assert.Contains("says “idle”", serving.TextContent);
+        Assert.Contains("serving", serving.TextContent);
 
         table.Find("tr[data-worker=gpu-1] button[data-testid=approve]").Click();
         table.Find("tr[data-worker=gpu-1] button[data-testid=reject]").Click();
@@ -114,6 +118,30 @@ public sealed class ComponentTests : IAsyncDisposable
     }
 
     [Fact]
+    public void Rounds_table_shows_selected_members_and_witnesses_as_counts_naming_them_in_a_tooltip()
+    {
+        var selected = Enumerable.Range(0, 120).Select(i => $"worker-{i:D3}").ToList();
+        var table = _context.Render<RoundsTable>(p => p.Add(t => t.Rounds,
+        [
+            new RoundRecord { Round = 1, Selected = selected, Witnesses = ["worker-007"], UpdatesAccepted = 120 },
+            new RoundRecord { Round = 2, Selected = ["worker-001"] },
+        ]));
+
+        var first = table.Find("tr[data-round='1']");
+        Assert.Equal("120", first.QuerySelector("[data-testid=selected]")!.GetAttribute("data-count"));
+        Assert.Contains("120 members", first.TextContent);
+        Assert.DoesNotContain("worker-000", first.TextContent); // no column of ids
+        Assert.Contains("1", first.QuerySelector("[data-testid=witnesses]")!.TextContent);
+        Assert.Contains("1 member", table.Find("tr[data-round='2']").TextContent);
+        Assert.Contains("—", table.Find("tr[data-round='2']").TextContent); // no witnesses
+
+        // The tooltip of round 1's selected members (rounds are listed newest first: round 2's chip, then round 1's two).
+        var tooltip = table.FindComponents<MemberCount>().First(c => c.Instance.Ids.Count == 120).FindComponent<MudBlazor.MudTooltip>().Instance.Text ?? "";
+        Assert.StartsWith("worker-000, worker-001", tooltip);
+        Assert.EndsWith($"worker-{MemberCount.Named - 1:D3} and {120 - MemberCount.Named} more", tooltip.Trim());
+    }
+
+    [Fact]
     public void Spec_editor_marks_the_lines_that_have_errors_and_quotes_them()
     {
         const string yaml = "name: x\nrounds: 0\n";
@@ -129,7 +157,7 @@ public sealed class ComponentTests : IAsyncDisposable
     [Fact]
     public void Coverage_chart_marks_blocks_no_worker_serves()
     {
-        var coverage = LayerCoverage.From([Worker("a", ApprovalStatus.Approved) with { Layers = new LayerRange(0, 3) }], blocks: 5);
+        var coverage = new LayerCoverage(5, [1, 1, 1, 0, 0], ServingWorkers: 1, Ready: false);
         var chart = _context.Render<CoverageChart>(p => p.Add(c => c.Coverage, coverage));
         Assert.Equal(5, chart.FindAll(".coverage-block").Count);
         Assert.Equal(2, chart.FindAll(".coverage-block.uncovered").Count);

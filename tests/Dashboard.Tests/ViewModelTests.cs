@@ -1,3 +1,4 @@
+using Regatta.Network;
 using Regatta.Dashboard.Views;
 using Regatta.Runs;
 using Regatta.Workers;
@@ -74,20 +75,20 @@ public sealed class ViewModelTests
     }
 
     [Fact]
-    public void Coverage_counts_only_approved_online_workers_and_is_ready_when_every_block_is_served()
+    public void Coverage_shows_the_layer_maps_served_blocks_and_its_readiness()
     {
-        WorkerView Worker(string id, int start, int end, Liveness liveness = Liveness.Online, ApprovalStatus approval = ApprovalStatus.Approved) =>
-            new() { WorkerId = id, Layers = new LayerRange(start, end), Liveness = liveness, Approval = approval };
-        var partial = LayerCoverage.From([Worker("a", 0, 4), Worker("b", 4, 8, Liveness.Offline), Worker("c", 4, 8, approval: ApprovalStatus.Pending)]);
-        Assert.Equal(8, partial.Blocks);
-        Assert.Equal(4, partial.CoveredBlocks);
-        Assert.False(partial.Ready);
-        Assert.Equal(1, partial.ServingWorkers);
-
-        var full = LayerCoverage.From([Worker("a", 0, 4), Worker("b", 3, 8, Liveness.Busy)]);
-        Assert.True(full.Ready);
-        Assert.Equal([1, 1, 1, 2, 1, 1, 1, 1], full.WorkersPerBlock);
-        Assert.False(LayerCoverage.From([]).Ready);
+        var map = new LayerMapView
+        {
+            Blocks = 8,
+            Assignments = new() { ["a"] = new LayerRange(0, 4), ["b"] = new LayerRange(4, 8) },
+            Serving = new() { ["a"] = new LayerRange(0, 4) },
+            ServingReplicas = [1, 1, 1, 1, 0, 0, 0, 0],
+            ReadyForInference = false,
+        };
+        var partial = LayerCoverage.From(map);
+        Assert.Equal((8, 4, 1, false), (partial.Blocks, partial.CoveredBlocks, partial.ServingWorkers, partial.Ready));
+        Assert.Equal(0.5, partial.Fraction);
+        Assert.Equal((0, false), (LayerCoverage.From(null).Blocks, LayerCoverage.From(null).Ready));
     }
 
     [Fact]

@@ -26,9 +26,10 @@ public sealed class LoadCluster : IAsyncDisposable
     private readonly List<IHost> _clientHosts;
     private readonly string _dataDir;
 
-    private LoadCluster(IHost silo, List<IHost> clientHosts, string dataDir, bool tls)
+    private LoadCluster(IHost silo, List<IHost> clientHosts, string dataDir, bool tls, int gatewayPort)
     {
         Tls = tls;
+        GatewayPort = gatewayPort;
         _silo = silo;
         _clientHosts = clientHosts;
         _dataDir = dataDir;
@@ -42,6 +43,12 @@ public sealed class LoadCluster : IAsyncDisposable
     public IServiceProvider SiloServices => _silo.Services;
 
     public bool Tls { get; }
+
+    /// <summary>The silo's gateway on localhost, for clients a scenario builds itself (a simulation's agent host).</summary>
+    public int GatewayPort { get; }
+
+    /// <summary>SHA-256 of the TLS silo's self-signed certificate: what an agent of this cluster pins.</summary>
+    public string CertificateSha256 => File.ReadAllText(Path.Combine(_dataDir, SiloTls.LocalFingerprintFile)).Trim();
 
     public static async Task<LoadCluster> StartAsync(int clients, Action<CoordinatorOptions>? coordinator = null, bool tls = false)
     {
@@ -84,7 +91,7 @@ public sealed class LoadCluster : IAsyncDisposable
             await client.StartAsync();
             hosts.Add(client);
         }
-        return new LoadCluster(silo, hosts, dataDir, tls);
+        return new LoadCluster(silo, hosts, dataDir, tls, gatewayPort);
     }
 
     /// <summary>

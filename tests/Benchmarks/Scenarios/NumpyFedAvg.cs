@@ -7,7 +7,7 @@ namespace Regatta.Benchmarks.Scenarios;
 /// Flower's FedAvg as Flower computes it (flwr.server.strategy.aggregate.aggregate): multiply every client's
 /// arrays by its example count, reduce(np.add) over clients, divide by the total — run in the system
 /// python3 with Debian's python3-numpy. Never installs anything: without numpy the baseline is reported
-/// missing. Inputs are cycled over 8 distinct arrays exactly like <see cref="Updates"/>.
+/// missing. Every client has its own arrays, as in <see cref="Updates"/>.
 /// </summary>
 public sealed class NumpyFedAvg
 {
@@ -17,8 +17,7 @@ public sealed class NumpyFedAvg
         import numpy as np
         k, p, repeats = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
         rng = np.random.default_rng(42)
-        distinct = [((rng.random(p, dtype=np.float32) * 0.02) - 0.01) for _ in range(min(k, 8))]
-        results = [([distinct[i % len(distinct)]], 100 + 37 * (i % 11)) for i in range(k)]
+        results = [([(rng.random(p, dtype=np.float32) * 0.02) - 0.01], 100 + 37 * (i % 11)) for i in range(k)]
         def aggregate(results):
             num_examples_total = sum(n for (_, n) in results)
             weighted_weights = [[layer * n for layer in weights] for weights, n in results]

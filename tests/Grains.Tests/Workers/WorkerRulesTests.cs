@@ -42,4 +42,31 @@ public sealed class WorkerRulesTests
         Assert.StartsWith("progress", WorkerRules.HeartbeatProblems(new Heartbeat { Progress = new JobProgress("j", 0.1, new string('m', 501)) }));
         Assert.Contains("Offline", WorkerRules.HeartbeatProblems(new Heartbeat { Status = Liveness.Offline }));
     }
+
+    [Theory]
+    [InlineData("pending", Liveness.Online)]
+    [InlineData("Approved", Liveness.Online)]
+    [InlineData("SERVING", Liveness.Online)]
+    [InlineData(" standby ", Liveness.Standby)]
+    [InlineData("idle", Liveness.Standby)]
+    [InlineData("offline", Liveness.Standby)]
+    [InlineData("busy", Liveness.Busy)]
+    [InlineData("warming-up", Liveness.Online)]
+    [InlineData(null, Liveness.Online)]
+    public void A_self_reported_status_is_recorded_as_said_and_read_as_liveness(string? word, Liveness liveness)
+    {
+        var heartbeat = WorkerRules.Reported(word, 7);
+        Assert.Equal((liveness, word?.Trim().ToLowerInvariant(), 7L), (heartbeat.Status, heartbeat.Reported, heartbeat.TokensServedSinceLast));
+        Assert.Null(WorkerRules.HeartbeatProblems(heartbeat));
+    }
+
+    [Fact]
+    public void Only_empty_absurdly_long_or_control_character_statuses_are_refused()
+    {
+        Assert.Null(WorkerRules.ReportedStatusProblem(new string('x', WorkerRules.MaxReportedStatusLength)));
+        Assert.NotNull(WorkerRules.ReportedStatusProblem(new string('x', WorkerRules.MaxReportedStatusLength + 1)));
+        Assert.NotNull(WorkerRules.ReportedStatusProblem("  "));
+        Assert.NotNull(WorkerRules.ReportedStatusProblem("online\n"));
+        Assert.StartsWith("status", WorkerRules.HeartbeatProblems(new Heartbeat { Reported = "a\u0000b" }));
+    }
 }
