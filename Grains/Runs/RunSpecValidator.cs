@@ -130,14 +130,21 @@ public static class RunSpecValidator
         }
     }
 
-    /// <summary>privacy.secureAggregation: only a sum can be unmasked, and the round flow must carry the protocol.</summary>
+    /// <summary>privacy.secureAggregation: only a sum can be unmasked; the threshold, range and phase timeout must work.</summary>
     private static void CheckSecureAggregation(RunSpec spec, List<string> errors)
     {
+        var p = spec.Privacy;
         var strategy = spec.Aggregation.Strategy;
         if (!PrivacyBudget.IsMean(strategy))
             errors.Add($"privacy.secureAggregation: aggregation.strategy {strategy} cannot be combined with secure aggregation: the coordinator learns only the sum of the updates, and {strategy} needs to see every update on its own; use fedAvg, fedProx or fedAdam");
-        // One home for the limit of what is built: the masking protocol is there and tested, the rounds do not run it.
-        errors.Add("privacy.secureAggregation: not available yet: the masking protocol is implemented (Learning/Privacy/SecureAggregation) but rounds do not carry it between members; see docs/privacy.md");
+        if (p.SecAggThreshold != 0 && (p.SecAggThreshold < 2 || p.SecAggThreshold > spec.MinClients))
+            errors.Add($"privacy.secAggThreshold: must be 0 (⌊n/2⌋ + 1 of the n selected) or in [2, minClients = {spec.MinClients}]: one member's masked input alone would be its update, and more than the selected members can never finish");
+        if (p.SecAggThreshold == 0 && spec.MinClients < 2)
+            errors.Add("privacy.secureAggregation: needs minClients ≥ 2 (a sum of one update is that update)");
+        if (!(p.SecAggRange > 0 && p.SecAggRange <= 1e6))
+            errors.Add("privacy.secAggRange: must be in (0, 1e6]: every value a member masks is clipped to [−range, range]");
+        if (p.SecAggPhaseTimeout <= TimeSpan.Zero || p.SecAggPhaseTimeout > TimeSpan.FromHours(1))
+            errors.Add("privacy.secAggPhaseTimeout: must be in (0, 1h]");
     }
 
     /// <summary>The caps on what a spec makes the silo and every member allocate: model parameters and samples × features.</summary>
