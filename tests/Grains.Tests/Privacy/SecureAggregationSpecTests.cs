@@ -3,7 +3,7 @@ using Regatta.Runs;
 
 namespace Regatta.Grains.Tests.Privacy;
 
-/// <summary>privacy.secureAggregation is refused with robust strategies (with the reason), and, until rounds carry the protocol, at all.</summary>
+/// <summary>privacy.secureAggregation is refused with robust strategies (with the reason), taken with sum-based ones; its threshold, range and phase timeout are checked.</summary>
 public class SecureAggregationSpecTests
 {
     private static RunSpec With(AggregationStrategy strategy) => new RunSpec
@@ -27,11 +27,32 @@ public class SecureAggregationSpecTests
     [InlineData(AggregationStrategy.FedAvg)]
     [InlineData(AggregationStrategy.FedProx)]
     [InlineData(AggregationStrategy.FedAdam)]
-    public void Sum_strategies_are_refused_only_because_rounds_do_not_carry_the_protocol_yet(AggregationStrategy strategy)
+    public void Sum_strategies_are_taken(AggregationStrategy strategy)
     {
-        var error = Assert.Single(RunSpecValidator.Validate(With(strategy)));
-        Assert.StartsWith("privacy.secureAggregation: not available yet", error);
-        Assert.Empty(RunSpecValidator.Validate(With(strategy) with { Privacy = new PrivacySpec() }));
+        Assert.Empty(RunSpecValidator.Validate(With(strategy)));
+    }
+
+    [Theory]
+    [InlineData(1, 1, 30, "privacy.secAggThreshold: must be 0")]
+    [InlineData(6, 1, 30, "privacy.secAggThreshold: must be 0")]
+    [InlineData(0, 0, 30, "privacy.secAggRange: must be in (0, 1e6]")]
+    [InlineData(0, 1, 0, "privacy.secAggPhaseTimeout: must be in (0, 1h]")]
+    public void Settings_that_cannot_run_a_round_are_refused(int threshold, double range, int phaseSeconds, string error)
+    {
+        var spec = With(AggregationStrategy.FedAvg) with
+        {
+            Privacy = new PrivacySpec { SecureAggregation = true, SecAggThreshold = threshold, SecAggRange = range, SecAggPhaseTimeout = TimeSpan.FromSeconds(phaseSeconds) },
+        };
+        Assert.StartsWith(error, Assert.Single(RunSpecValidator.Validate(spec)));
+    }
+
+    [Fact]
+    public void The_default_threshold_is_a_majority_and_at_least_two()
+    {
+        Assert.Equal(2, SecAggKeys.Threshold(new PrivacySpec(), 2));
+        Assert.Equal(3, SecAggKeys.Threshold(new PrivacySpec(), 4));
+        Assert.Equal(51, SecAggKeys.Threshold(new PrivacySpec(), 100));
+        Assert.Equal(7, SecAggKeys.Threshold(new PrivacySpec { SecAggThreshold = 7 }, 100));
     }
 
     [Fact]
@@ -41,7 +62,13 @@ public class SecureAggregationSpecTests
             name: secagg
             privacy:
               secureAggregation: true
+              secAggThreshold: 3
+              secAggRange: 0.5
+              secAggPhaseTimeout: 20s
             """);
         Assert.True(spec.Privacy.SecureAggregation);
+        Assert.Equal(3, spec.Privacy.SecAggThreshold);
+        Assert.Equal(0.5, spec.Privacy.SecAggRange);
+        Assert.Equal(TimeSpan.FromSeconds(20), spec.Privacy.SecAggPhaseTimeout);
     }
 }
