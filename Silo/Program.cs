@@ -1,4 +1,5 @@
 using Regatta.Silo;
+using Regatta.Silo.Api;
 using Regatta.Silo.Blobs;
 
 // A Regatta silo: Orleans (grains, storage, reminders) and the HTTP surface in one process.
@@ -15,4 +16,5 @@ app.MapRegattaApi();
 app.MapRegattaBlobs();
 app.MapRegattaMetrics();
 app.MapRegattaDashboard();
+app.MapCheckpointDownloads();
 app.Run();

@@ -45,6 +45,9 @@ public sealed class DashboardActions(
     public Task<ActionOutcome> PauseRun(string runId) => Command("pause", runId, run => run.Pause(), "paused");
     public Task<ActionOutcome> ResumeRun(string runId) => Command("resume", runId, run => run.Resume(), "resumed");
 
+    public Task<ActionOutcome> RestoreRun(string runId, int round) =>
+        Command("restore", runId, run => run.Restore(round), $"restored from the checkpoint of round {round}");
+
     public Task<ActionOutcome> CancelRun(string runId, string? reason) =>
         Command("cancel", runId, run => run.Cancel(Reason(reason, "cancelled by operator")), "cancelled");
 

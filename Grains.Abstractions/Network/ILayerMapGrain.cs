@@ -26,7 +26,7 @@ public interface ILayerMapGrain : IGrainWithIntegerKey
     /// <summary>Serves a seeded initialisation of the configured transformer.</summary>
     [Alias("ServeSeed")] Task<ServedModel> ServeSeed(long seed);
     /// <summary>Serves a training run's latest checkpoint (its model must be a transformer).</summary>
-    [Alias("ServeCheckpoint")] Task<ServedModel> ServeCheckpoint(string runId);
+    [Alias("ServeCheckpoint")] Task<ServedModel> ServeCheckpoint(string runId, int? round = null);
     /// <summary>Serves a Hugging Face model folder on the silo (config.json, safetensors, tokenizer); throws RegattaException("bad_model_folder") naming what is wrong.</summary>
     [Alias("ServeFolder")] Task<ServedModel> ServeFolder(string path);
 }

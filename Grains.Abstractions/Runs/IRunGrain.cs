@@ -12,8 +12,8 @@ public interface IRunGrain : IGrainWithStringKey
     [Alias("Pause")] Task<RunView> Pause();
     [Alias("Resume")] Task<RunView> Resume();
     [Alias("Cancel")] Task<RunView> Cancel(string reason);
-    /// <summary>Restores the global model from the last checkpoint and resumes rounds after it.</summary>
-    [Alias("Restore")] Task<RunView> Restore();
+    /// <summary>Restores the global model from a checkpoint (the last when <paramref name="round"/> is null) and resumes rounds after it.</summary>
+    [Alias("Restore")] Task<RunView> Restore(int? round = null);
 
     /// <summary>A worker asks to take part. It becomes a member at the next tick.</summary>
     [Alias("Join")] Task<JoinResult> Join(string workerId, string? joinToken);

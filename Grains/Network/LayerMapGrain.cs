@@ -148,12 +148,12 @@ public sealed class LayerMapGrain(
         return await Switch(model);
     }
 
-    public async Task<ServedModel> ServeCheckpoint(string runId)
+    public async Task<ServedModel> ServeCheckpoint(string runId, int? round = null)
     {
         Ids.Require(runId, "run_id");
         var run = await GrainFactory.GetGrain<IRunGrain>(runId).GetView();
-        var checkpoint = run.Checkpoints.LastOrDefault()
-            ?? throw new RegattaException("no_checkpoint", $"run '{runId}' has no checkpoint yet");
+        var checkpoint = run.Checkpoints.LastOrDefault(c => round is null || c.Round == round)
+            ?? throw new RegattaException("no_checkpoint", round is null ? $"run '{runId}' has no checkpoint yet" : $"run '{runId}' has no checkpoint of round {round}");
         var weights = ModelWeights.FromBytes(await blobs.ReadAllAsync(checkpoint.ModelHash));
         var model = await new ServedModels(blobs).Publish(run.Spec.Model, weights, $"run:{runId}@{checkpoint.Round}");
         return await Switch(model);

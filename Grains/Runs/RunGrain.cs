@@ -83,9 +83,9 @@ public sealed class RunGrain(
         return _machine.ToView();
     }
 
-    public async Task<RunView> Restore()
+    public async Task<RunView> Restore(int? round = null)
     {
-        await Change(m => m.Restore());
+        await Change(m => m.Restore(round));
         _candidates.Reset();
         await this.RegisterOrUpdateReminder(ReminderName, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
         StartTicking();

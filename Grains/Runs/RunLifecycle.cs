@@ -299,13 +299,20 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
         if (data.Reports.Count > keep) data.Reports.RemoveRange(0, data.Reports.Count - keep);
     }
 
-    /// <summary>Restore: the last checkpoint becomes the global model and rounds resume after it.</summary>
-    public void Restore()
+    /// <summary>
+    /// Restore: a checkpoint (the last unless <paramref name="round"/> names one) becomes the global model and rounds
+    /// resume after it; the rounds and checkpoints after it leave the history (their blobs stay in the store).
+    /// </summary>
+    public void Restore(int? round = null)
     {
         RequireExists();
         if (data.Checkpoints.Count == 0) throw new RegattaException("no_checkpoint", $"run '{data.RunId}' has no checkpoint to restore");
-        var last = data.Checkpoints[^1];
+        var last = round is { } wanted
+            ? data.Checkpoints.LastOrDefault(c => c.Round == wanted) ?? throw new RegattaException("no_checkpoint",
+                $"run '{data.RunId}' has no checkpoint of round {wanted}; it has rounds {string.Join(", ", data.Checkpoints.Select(c => c.Round))}")
+            : data.Checkpoints[^1];
         CloseOpenJobs(JobResult.Cancelled, "run restored from checkpoint");
+        data.Checkpoints.RemoveAll(c => c.Round > last.Round);
         data.GlobalModelHash = last.ModelHash;
         data.History.RemoveAll(r => r.Round > last.Round);
         data.Round = last.Round;

@@ -22,7 +22,7 @@ public static class InferenceEndpoints
             .WithSummary("The layer plan: each worker's layers, replicas per layer, readiness and the recommended worker count");
         network.MapGet("/model", Model).Produces<ServedModelDto>().WithSummary("The served model and where its weights come from");
         network.MapPut("/model", ServeModel).RequireAdminKey().Produces<ServedModelDto>().Problems(400, 401, 404, 409)
-            .WithSummary("Serve a seeded initialisation (?seed=N), a training run's latest checkpoint (?run=ID) or a Hugging Face model folder on the silo (?folder=PATH)");
+            .WithSummary("Serve a seeded initialisation (?seed=N), a training run's checkpoint (?run=ID, &round=N else the latest) or a Hugging Face model folder on the silo (?folder=PATH)");
         network.MapPut("/replication", SetReplication).RequireAdminKey().Produces<NetworkSettingsDto>().Problems(400, 401)
             .WithSummary($"Set the servers wanted per layer (?count=1..{NetworkLimits.MaxReplication})");
         return api;
@@ -119,7 +119,11 @@ public static class InferenceEndpoints
         if (new[] { run, seed, folder }.Count(v => v is not null) != 1) throw ApiProblemException.BadRequest("seed", "give exactly one of ?seed=N, ?run=ID or ?folder=PATH");
         var map = grains.GetGrain<ILayerMapGrain>(0);
         if (folder is not null) return TypedResults.Ok(ServedModelDto.Of(await map.ServeFolder(folder)));
-        if (run is not null) return TypedResults.Ok(ServedModelDto.Of(await map.ServeCheckpoint(ApiQuery.Id(run, "run"))));
+        if (run is not null)
+        {
+            int? round = ApiQuery.String(http, "round") is null ? null : ApiQuery.RequiredInt(http, "round", 1, int.MaxValue);
+            return TypedResults.Ok(ServedModelDto.Of(await map.ServeCheckpoint(ApiQuery.Id(run, "run"), round)));
+        }
         if (!long.TryParse(seed, out var value) || value < 0) throw ApiProblemException.BadRequest("seed", "must be a whole number ≥ 0");
         return TypedResults.Ok(ServedModelDto.Of(await map.ServeSeed(value)));
     }

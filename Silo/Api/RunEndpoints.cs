@@ -32,6 +32,10 @@ public static partial class RunEndpoints
         runs.MapGet("/{id}/metrics", Metrics).Produces<RunMetricsDto>().Problems(400, 404).WithSummary("Accuracy and loss per round");
         runs.MapGet("/{id}/jobs", Jobs).Produces<JobPageDto>().Problems(400, 404).WithSummary("The run's jobs, newest first (?skip=&take=)");
         runs.MapGet("/{id}/reports", Reports).Produces<List<RunReport>>().Problems(400, 404).WithSummary("Errors and status reports of the run");
+        runs.MapPost("/{id}/restore", Restore).RequireAdminKey()
+            .Produces<RunDto>().Problems(400, 401, 404, 409)
+            .WithSummary("Roll the run back to a checkpoint (?round=N, else the last): it becomes the global model and rounds resume after it");
+        runs.MapCheckpointFiles(route => route.RequireAdminKey());
         return api;
     }
 
@@ -86,6 +90,12 @@ public static partial class RunEndpoints
         var body = await ApiBody.JsonAsync<ReasonRequest>(http, optional: true);
         var reason = Reason(body, "cancelled by operator");
         return await Act(id, http, run => run.Cancel(reason));
+    }
+
+    private static Task<IResult> Restore(string id, HttpContext http)
+    {
+        int? round = ApiQuery.String(http, "round") is null ? null : ApiQuery.RequiredInt(http, "round", 1, int.MaxValue);
+        return Act(id, http, run => run.Restore(round));
     }
 
     private static async Task<IResult> Rounds(string id, IGrainFactory grains)

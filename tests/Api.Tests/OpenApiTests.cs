@@ -14,6 +14,7 @@ public sealed class OpenApiTests(ApiSilo silo)
         "POST /api/runs", "GET /api/runs", "GET /api/runs/{id}",
         "POST /api/runs/{id}/start", "POST /api/runs/{id}/pause", "POST /api/runs/{id}/resume", "POST /api/runs/{id}/cancel",
         "GET /api/runs/{id}/rounds", "GET /api/runs/{id}/metrics", "GET /api/runs/{id}/jobs", "GET /api/runs/{id}/reports",
+        "POST /api/runs/{id}/restore", "GET /api/runs/{id}/checkpoints/{round}/model.safetensors", "GET /api/runs/{id}/checkpoints/{round}/config.json",
         "GET /api/workers", "POST /api/workers/register", "POST /api/workers/heartbeat",
         "POST /api/workers/{id}/approve", "POST /api/workers/{id}/reject", "DELETE /api/workers/{id}",
         "POST /api/users/register", "GET /api/users/{id}", "POST /api/usage/log", "GET /api/usage/recent",

@@ -56,7 +56,8 @@ public sealed partial class RunCommandsTests(KestrelApiSilo silo) : IDisposable
     {
         var runId = Http.NewId("cli-dp");
         var dp = new DpSpec { ClipNorm = 1, NoiseMultiplier = 1.5, Delta = 1e-5 };
-        var spec = Write("dp.yaml", RunSpecYaml.Write(Specs.Quick(rounds: 2) with { Name = "dp run", Privacy = new PrivacySpec { Dp = dp } }));
+        // Both updates make the round's one candidate: one noised release per round (each rebuild would be another).
+        var spec = Write("dp.yaml", RunSpecYaml.Write(Specs.Quick(rounds: 2) with { Name = "dp run", MinUpdates = 2, Privacy = new PrivacySpec { Dp = dp } }));
         var (code, _, error) = await Capture((o, e) => RunCommands.SubmitAsync(silo.Api, new AdminKey(ApiSilo.AdminKey, "test"), runId, spec, start: true, o, e, CancellationToken.None));
         Assert.True(code == 0, error);
 

@@ -85,7 +85,8 @@ public sealed class PageTests(ClusterFixture fixture) : IClassFixture<ClusterFix
         page.Find("[data-testid=run-id]").Input("page-run");
         const string refused = "name: page\nmodel:\n  name: mlp\n  parameters: { inputs: 4, hidden: 8, classes: 2 }\nminClients: 2\nminUpdates: 3\n";
         page.Find("[data-testid=yaml]").Input(refused);
-        await page.Find("button[data-testid=create]").ClickAsync(new());
+        // Found and clicked on the renderer's thread: the feed may re-render the page in between otherwise.
+        await page.InvokeAsync(() => page.Find("button[data-testid=create]").ClickAsync(new()));
 
         page.WaitForAssertion(() =>
         {
@@ -96,7 +97,8 @@ public sealed class PageTests(ClusterFixture fixture) : IClassFixture<ClusterFix
         Assert.Equal("", (await Grains.GetGrain<IRunGrain>("page-run").GetView()).RunId); // nothing stored
 
         page.Find("[data-testid=yaml]").Input(refused.Replace("minUpdates: 3", "minUpdates: 1"));
-        await page.Find("button[data-testid=create]").ClickAsync(new());
+        // Found and clicked on the renderer's thread: the feed may re-render the page in between otherwise.
+        await page.InvokeAsync(() => page.Find("button[data-testid=create]").ClickAsync(new()));
         var run = await Eventually.Until(() => Grains.GetGrain<IRunGrain>("page-run").GetView(), v => v.RunId == "page-run", TimeSpan.FromSeconds(10));
         Assert.Equal(RunState.Created, run.State);
         Assert.Equal(2, run.Spec.MinClients);

@@ -4,7 +4,7 @@ using Regatta.Runs;
 
 namespace Regatta.Grains.Tests.Runs;
 
-/// <summary>Restore: the last checkpoint becomes the global model and rounds resume after it.</summary>
+/// <summary>Restore: the last checkpoint (or the one named) becomes the global model and rounds resume after it.</summary>
 public class RunRestoreTests
 {
     /// <summary>Rounds 1–3 commit (checkpoints after rounds 2 only, every 2), round 4 fails on its only attempt.</summary>
@@ -30,7 +30,7 @@ public class RunRestoreTests
         h.BeginFirstRound("w1", "w2");
         var before = h.Snap();
 
-        var e = Assert.Throws<RegattaException>(h.Run.Restore);
+        var e = Assert.Throws<RegattaException>(() => h.Run.Restore());
 
         Assert.Equal("no_checkpoint", e.Code);
         Assert.Equal(before, h.Snap());
@@ -42,7 +42,7 @@ public class RunRestoreTests
     {
         var run = new RunLifecycle(new RunData { RunId = "ghost" }, TimeProvider.System);
 
-        Assert.Equal("unknown_run", Assert.Throws<RegattaException>(run.Restore).Code);
+        Assert.Equal("unknown_run", Assert.Throws<RegattaException>(() => run.Restore()).Code);
     }
 
     [Fact]
@@ -143,5 +143,39 @@ public class RunRestoreTests
 
         Assert.Equal(RunState.WaitingForMembers, h.State);
         Assert.Null(h.Data.PausedFrom);
+    }
+
+    [Fact]
+    public void Restore_of_a_named_round_rolls_back_to_it_and_drops_the_later_rounds_and_checkpoints()
+    {
+        var h = new RunHarness(RunHarness.DefaultSpec with { Rounds = 6 });
+        h.BeginFirstRound("w1", "w2");
+        h.CommitRoundAndCooldown();
+        h.CommitRoundAndCooldown();
+        h.CommitRoundAndCooldown();
+        Assert.Equal([1, 2, 3], h.Data.Checkpoints.Select(c => c.Round));
+
+        h.Do(r => r.Restore(1));
+
+        Assert.Equal(RunState.WaitingForMembers, h.State);
+        Assert.Equal(RunHarness.Candidate(1), h.Data.GlobalModelHash);
+        Assert.Equal([1], h.Data.Checkpoints.Select(c => c.Round));
+        Assert.Equal([1], h.Data.History.Select(r => r.Round));
+        Assert.Equal(1, h.Data.Round);
+        Assert.Contains("round 1", h.Data.Timeline[^1].Reason);
+    }
+
+    [Fact]
+    public void Restore_of_a_round_without_a_checkpoint_is_refused_naming_the_rounds_that_have_one()
+    {
+        var h = FailedAfterThreeRounds();
+        var before = h.Snap();
+
+        var e = Assert.Throws<RegattaException>(() => h.Run.Restore(3));
+
+        Assert.Equal("no_checkpoint", e.Code);
+        Assert.Contains("round 3", e.Message);
+        Assert.Contains("rounds 2", e.Message);
+        Assert.Equal(before, h.Snap());
     }
 }
