@@ -26,7 +26,17 @@ public sealed record AgentOptions
     /// <summary>Base URL of the blob data plane (--blob-url); null: the one the cluster advertises; "grain": no HTTP, 1 MiB grain calls only.</summary>
     public string? BlobUrl { get; init; }
     /// <summary>Fault injection for tests and demos: "nan" or "huge" poisons every update this agent sends.</summary>
+    /// <remarks>
+    /// Also "secagg-drop-after-share" (this member leaves every secure-aggregation round right after sharing its keys)
+    /// and "secagg-drop-after-share-once" (only in a round's first attempt).
+    /// </remarks>
     public string? Poison { get; init; }
+    /// <summary>
+    /// Test seam, never set by the command line: sees this member's vector (weight × update, then the weight) just
+    /// before it is masked, with the job id. Lets a test check the unmasked aggregate against the plain mean and look
+    /// for these bytes in the coordinator's storage.
+    /// </summary>
+    public Action<string, float[]>? SecAggInputObserver { get; init; }
     /// <summary>Bytes offered for serving model blocks; null: 512 MiB on a CPU, 80% of the VRAM on a GPU; 0 serves nothing.</summary>
     public long? ServeMemoryBytes { get; init; }
     /// <summary>Bytes for the key/value caches of inference sessions (--session-memory-mb); null: <see cref="BlockServer.DefaultSessionBytes"/>.</summary>

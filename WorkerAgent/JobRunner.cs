@@ -14,7 +14,9 @@ namespace Regatta.WorkerAgent;
 
 /// <summary>Carries out one assignment with TorchSharp: train on the local partition, or witness a candidate.</summary>
 /// <param name="compute">Shared by the virtual clients of a simulation: how many of them compute at once (null: no limit).</param>
-public sealed class JobRunner(AgentOptions options, ModelTransfer transfer, ILogger logger, Action<JobProgress?> report, SemaphoreSlim? compute = null)
+/// <param name="secAgg">Sends a secure-aggregation message of a job through this worker's own grain (null: this runner cannot take part).</param>
+public sealed class JobRunner(AgentOptions options, ModelTransfer transfer, ILogger logger, Action<JobProgress?> report, SemaphoreSlim? compute = null,
+    Func<string, SecAggRequest, Task<SecAggReply>>? secAgg = null)
 {
     private readonly torch.Device _device = DeviceChoice.Resolve(options.Device);
     // Each run's partition is generated or loaded once, then reused every round.
@@ -46,6 +48,17 @@ public sealed class JobRunner(AgentOptions options, ModelTransfer transfer, ILog
 
     private async Task<JobOutcome> Train(Assignment job, CancellationToken ct)
     {
+        if (!job.Spec.Privacy.SecureAggregation) return await Train(job, null, ct);
+        if (secAgg is null) return new JobOutcome { Succeeded = false, Error = "this agent cannot take part in secure aggregation", Stage = "secagg" };
+        using var session = new SecAggSession(job, secAgg, logger);
+        await Stage("secagg", async () => { await session.ShareKeys(ct); return true; });
+        if (options.Poison == "secagg-drop-after-share" || (options.Poison == "secagg-drop-after-share-once" && job.Attempt == 1))
+            return new JobOutcome { Succeeded = false, Error = "left the secure aggregation after sharing its keys (fault injection)", Stage = "secagg" };
+        return await Train(job, session, ct);
+    }
+
+    private async Task<JobOutcome> Train(Assignment job, SecAggSession? session, CancellationToken ct)
+    {
         var global = await Download(job, job.ModelHash, ct);
         var (train, _) = Partition(job);
         var progress = new Progress<TrainProgress>(p =>
@@ -67,7 +80,14 @@ public sealed class JobRunner(AgentOptions options, ModelTransfer transfer, ILog
         var delta = Poison(UpdateMath.Delta(local, global));
         if (job.Spec.Privacy.Dp is { Mode: DpMode.Local } dp) // the coordinator never sees the clean update
             delta = GaussianMechanism.Privatize(delta, dp.ClipNorm, dp.NoiseMultiplier);
-        var hash = await Stage("upload", () => transfer.UploadAsync(delta.ToBytes(), null, ct));
+        string? hash = null;
+        if (session is null) hash = await Stage("upload", () => transfer.UploadAsync(delta.ToBytes(), null, ct));
+        else
+        {
+            var vector = SecureVector(job.Spec, delta, result.Examples);
+            options.SecAggInputObserver?.Invoke(job.JobId, vector);
+            await Stage("secagg", async () => { await session.Contribute(vector, ct); return true; });
+        }
         logger.LogInformation("{JobId} trained {Examples} examples: loss {Loss:F4}, accuracy {Accuracy:F3}, {Rate:F0} samples/s",
             job.JobId, result.Examples, result.Loss, result.Accuracy, result.SamplesPerSecond);
         return new JobOutcome
@@ -82,6 +102,25 @@ public sealed class JobRunner(AgentOptions options, ModelTransfer transfer, ILog
                 [MetricNames.SamplesPerSecond] = result.SamplesPerSecond,
             },
         };
+    }
+
+    /// <summary>
+    /// What this member masks: its update times its FedAvg weight, then the weight, so the coordinator's sum divides into
+    /// the weighted mean. The weight is its examples over a generator partition's size (at most 1), or 1 for a file
+    /// source and under DP; central DP clips the update to clipNorm here, since the coordinator cannot see it to clip.
+    /// </summary>
+    public static float[] SecureVector(RunSpec spec, ModelWeights delta, double examples)
+    {
+        var values = delta.Flatten();
+        if (spec.Privacy.Dp is { Mode: DpMode.Central } dp) GaussianMechanism.Clip(values, dp.ClipNorm);
+        var generated = DataSource.Parse(spec.Data.Source, []) is { IsGenerator: true };
+        var weight = spec.Privacy.Dp is null && generated && examples > 0
+            ? (float)Math.Min(1, examples / Math.Max(1, spec.Data.SamplesPerClient))
+            : 1f;
+        var vector = new float[values.Length + 1];
+        for (var i = 0; i < values.Length; i++) vector[i] = weight * values[i];
+        vector[^1] = weight;
+        return vector;
     }
 
     private async Task<JobOutcome> Witness(Assignment job, CancellationToken ct)

@@ -39,7 +39,7 @@ public sealed class WorkerSession
         _credential = credential;
         _logger = loggers.CreateLogger("agent." + options.WorkerId);
         Transfer = new ModelTransfer(client, options.CacheDir, _logger, ModelTransferOptions.From(options.BlobUrl));
-        _runner = new JobRunner(options, Transfer, _logger, p => _progress = p, compute);
+        _runner = new JobRunner(options, Transfer, _logger, p => _progress = p, compute, (job, request) => Worker.SecAgg(job, request));
         Serving = new BlockServer(options.WorkerId, options.Device, Transfer, _logger,
             new HopSessions(options.SessionMemoryBytes ?? BlockServer.DefaultSessionBytes, BlockServer.DefaultSessionIdle, TimeProvider.System)) { HopDelay = options.ServeDelay };
         // Outages of the cluster are waited out; refusals by the coordinator (RegattaException) are not retried.

@@ -31,6 +31,8 @@ public interface IRunGrain : IGrainWithStringKey
 
     /// <summary>A job of this run closed; sent by the JobGrain.</summary>
     [Alias("OnJobClosed"), OneWay] Task OnJobClosed(JobRecord job);
+    /// <summary>A round's secure aggregation ended (the sum of its survivors, or a failure); sent by the SecAggRoundGrain.</summary>
+    [Alias("OnSecAggFinished"), OneWay] Task OnSecAggFinished(SecAggRoundResult result);
 }
 
 [Alias("regatta.IRunRegistryGrain")]

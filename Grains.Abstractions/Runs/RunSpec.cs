@@ -120,6 +120,17 @@ public sealed record PrivacySpec
 {
     /// <summary>Differentially private aggregation; null: none.</summary>
     [Id(0)] public DpSpec? Dp { get; init; }
+    /// <summary>
+    /// Secure aggregation (pairwise masking, Bonawitz et al. 2017): the coordinator learns only the sum of the selected
+    /// members' updates (Learning/Privacy/SecureAggregation, carried by SecAggRoundGrain; docs/privacy.md).
+    /// </summary>
+    [Id(1)] public bool SecureAggregation { get; init; }
+    /// <summary>Secure aggregation's threshold t: members that must finish a round, and shares that rebuild a secret. 0: ⌊n/2⌋ + 1 of the n selected (at least 2).</summary>
+    [Id(2)] public int SecAggThreshold { get; init; }
+    /// <summary>Secure aggregation's fixed-point range R: every value a member masks is clipped to [−R, R].</summary>
+    [Id(3)] public double SecAggRange { get; init; } = 1;
+    /// <summary>How long each phase of the secure-aggregation protocol waits for members (the masked-input phase also waits for the round's deadline).</summary>
+    [Id(4)] public TimeSpan SecAggPhaseTimeout { get; init; } = TimeSpan.FromSeconds(30);
 }
 
 [GenerateSerializer, Alias("regatta.DpMode")]

@@ -33,6 +33,11 @@ public interface IWorkerGrain : IGrainWithStringKey
     [Alias("GetServingModel"), AlwaysInterleave] Task<ServingModel> GetServingModel();
     /// <summary>The agent has loaded the blocks of <paramref name="modelVersion"/> and answers forward calls on <paramref name="server"/>; sent again with every heartbeat.</summary>
     [Alias("Serve")] Task Serve(Network.IBlockServer server, string modelVersion, LayerRange layers);
+    /// <summary>
+    /// A message of this worker's open train job <paramref name="jobId"/> to its round's secure aggregation, as this
+    /// worker; the reply holds only what is addressed to it.
+    /// </summary>
+    [Alias("SecAgg")] Task<Runs.SecAggReply> SecAgg(string jobId, Runs.SecAggRequest request);
 }
 
 /// <summary>What operators do to a worker: reached through the REST API and the dashboard, never from a client.</summary>

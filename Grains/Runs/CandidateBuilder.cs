@@ -89,25 +89,32 @@ public sealed class CandidateBuilder
             GaussianMechanism.AddNoise(result.Delta, sumNoiseStd / updates);
             Noised = true;
         }
-        var values = Global.Flatten();
+        var applied = Apply(Global, result.Delta, spec, optimizer);
+        // The delta is dead now: Apply worked on a fresh copy of the global model (the grain's cached global weights are
+        // not touched), FedAdam keeps its own moments, and the candidate copies the values. The next round folds into it.
+        RoundAggregator.Recycle(result);
+        return applied;
+    }
+
+    /// <summary>The candidate from the global model and the round's mean delta: added (FedAvg, FedProx) or FedAdam's step.</summary>
+    public static (ModelWeights? Candidate, string? Refusal, FedAdamState? Optimizer) Apply(ModelWeights global, ReadOnlySpan<float> delta, AggregationSpec spec, FedAdamState? optimizer)
+    {
+        var values = global.Flatten();
         if (spec.Strategy == AggregationStrategy.FedAdam)
         {
             var adam = optimizer is null ? new FedAdam(values.Length) : new FedAdam(optimizer);
-            adam.Apply(values, result.Delta, spec.ServerLearningRate, spec.Beta1, spec.Beta2, spec.Epsilon);
+            adam.Apply(values, delta, spec.ServerLearningRate, spec.Beta1, spec.Beta2, spec.Epsilon);
             optimizer = adam.State;
         }
         else
         {
-            TensorPrimitives.Add(values, result.Delta, values);
+            TensorPrimitives.Add(values, delta, values);
         }
-        // The delta is dead now: `values` is a fresh copy of the global model (the grain's cached global weights are
-        // not touched), FedAdam keeps its own moments, and the candidate copies `values`. The next round folds into it.
-        RoundAggregator.Recycle(result);
         foreach (var v in values)
         {
             if (!float.IsFinite(v)) return (null, "the aggregate contains non-finite values", optimizer);
         }
-        return (Global.WithValues(values), null, optimizer);
+        return (global.WithValues(values), null, optimizer);
     }
 
     private void Drain()

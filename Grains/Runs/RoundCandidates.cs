@@ -109,6 +109,40 @@ public sealed class RoundCandidates(IBlobStore blobs, IModelRuntime models, bool
         return new CandidateOutcome(round.Round, round.Attempt, hash, null, loss, accuracy, optimizerHash, builder.Noised);
     }
 
+    /// <summary>
+    /// Secure aggregation: the candidate from the decoded sum of the survivors' vectors, each weight × update followed by
+    /// the weight, so the weighted mean is the sum's first part over its last value. Central DP: the members clipped their
+    /// own updates (and weigh 1), and the noise is added here, once, to the sum (σ · clipNorm), before dividing.
+    /// </summary>
+    public async Task<CandidateOutcome> BuildFromSum(RunData data, float[] sum)
+    {
+        var round = data.Current!;
+        var spec = data.Spec!;
+        var global = await Global(data);
+        var length = checked((int)global.ParameterCount);
+        if (sum.Length != length + 1) return new CandidateOutcome(round.Round, round.Attempt, null, $"the secure aggregate has {sum.Length} values, the model {length} + 1");
+        var weight = sum[length];
+        if (!(weight > 0)) return new CandidateOutcome(round.Round, round.Attempt, null, $"the secure aggregate's total weight is {weight}");
+        var total = sum.AsSpan(0, length).ToArray();
+        var noised = false;
+        if (spec.Privacy.Dp is { Mode: DpMode.Central } dp && dp.NoiseMultiplier * dp.ClipNorm > 0)
+        {
+            GaussianMechanism.AddNoise(total, dp.NoiseMultiplier * dp.ClipNorm);
+            noised = true;
+        }
+        System.Numerics.Tensors.TensorPrimitives.Divide(total, weight, total);
+        FedAdamState? optimizer = data.ServerOptimizerHash is { } h ? ServerOptimizerBlob.FromBytes(await blobs.ReadAllAsync(h)) : null;
+        var (candidate, refusal, newOptimizer) = CandidateBuilder.Apply(global, total, spec.Aggregation, optimizer);
+        if (candidate is null) return new CandidateOutcome(round.Round, round.Attempt, null, refusal, Noised: noised);
+        var evaluation = await Task.Run(() => models.Evaluate(spec, candidate));
+        var (loss, accuracy) = evaluation ?? (double.NaN, double.NaN);
+        if (evaluation is not null && !double.IsFinite(loss))
+            return new CandidateOutcome(round.Round, round.Attempt, null, "server validation loss is not finite", Noised: noised);
+        var hash = await blobs.PutAsync(candidate.ToBytes());
+        var optimizerHash = newOptimizer is null ? null : await blobs.PutAsync(ServerOptimizerBlob.ToBytes(newOptimizer));
+        return new CandidateOutcome(round.Round, round.Attempt, hash, null, loss, accuracy, optimizerHash, noised);
+    }
+
     private async Task<CandidateBuilder> Builder(RunData data)
     {
         var round = data.Current!;

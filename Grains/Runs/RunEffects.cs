@@ -19,3 +19,6 @@ public sealed record MembershipChanged(string WorkerId, bool Member) : RunEffect
 public sealed record RoundCommitted(Regatta.Runs.RoundRecord Record) : RunEffect;
 
 public sealed record RunEnded(Regatta.Runs.RunState State) : RunEffect;
+
+/// <summary>Open the round attempt's secure aggregation for its selected members (idempotent).</summary>
+public sealed record OpenSecAgg(int Round, int Attempt, List<string> Members, DateTimeOffset InputDeadline) : RunEffect;

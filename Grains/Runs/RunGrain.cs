@@ -24,6 +24,8 @@ public sealed class RunGrain(
     private IGrainTimer? _timer;
     private GrainReferences<IWorkerClusterGrain>? _workers;
     private readonly RoundCandidates _candidates = new(blobs, models);
+    // The current secure-aggregation round's decoded sum, in memory only until its candidate is built.
+    private SecAggRoundResult? _secAggSum;
 
     private RunData Data => state.State;
     private string RunId => this.GetPrimaryKeyString();
@@ -149,9 +151,24 @@ public sealed class RunGrain(
 
     public Task ReceiveReminder(string reminderName, TickStatus status) => Tick();
 
+    public async Task OnSecAggFinished(SecAggRoundResult result)
+    {
+        if (!Data.Exists || result.RunId != RunId) return;
+        if (result.Failure is null) _secAggSum = result;
+        await ChangeIfAny(m => m.SecAggFinished(result.Round, result.Attempt, result.Survivors, result.Failure));
+    }
+
     private async Task OnTrainClosed(JobRecord job)
     {
         if (!_machine.ExpectsTrainReport(job.WorkerId, job.JobId)) return;
+        if (Data.Spec!.Privacy.SecureAggregation)
+        {
+            // The round's secure aggregation decides who is in the sum; a member whose job ended early is out of it.
+            if (job.Result == JobResult.Success) return;
+            await GrainFactory.GetGrain<ISecAggRoundGrain>(SecAggKeys.Round(RunId, job.Round, job.Attempt)).Gone(job.WorkerId);
+            await Change(m => m.TrainReported(job.WorkerId, job.JobId, null, job.Error ?? $"job {job.Result}"));
+            return;
+        }
         var (accepted, refusal) = await _candidates.Receive(Data, job);
         if (refusal is not null)
         {
@@ -165,7 +182,12 @@ public sealed class RunGrain(
     private async Task BuildCandidate(int roundNumber, int attempt)
     {
         if (Data.Current is not { } round || round.Round != roundNumber || round.Attempt != attempt || round.CandidateHash is not null) return;
-        var outcome = await _candidates.Build(Data);
+        CandidateOutcome outcome;
+        if (!Data.Spec!.Privacy.SecureAggregation) outcome = await _candidates.Build(Data);
+        else if (_secAggSum is { Sum: { } sum } r && r.Round == roundNumber && r.Attempt == attempt)
+            outcome = await _candidates.BuildFromSum(Data, sum);
+        else outcome = new CandidateOutcome(roundNumber, attempt, null, "the secure aggregate was lost (the run was reactivated)");
+        _secAggSum = null;
         string? refusal = null;
         await Change(m => refusal = m.CandidateReady(outcome));
         if (refusal is not null) logger.LogWarning("Run {RunId} round {Round}: candidate refused: {Reason}", RunId, roundNumber, refusal);
@@ -221,6 +243,9 @@ public sealed class RunGrain(
                     await Drain(jobCalls);
                     await BuildCandidate(aggregate.Round, aggregate.Attempt);
                     break;
+                case OpenSecAgg open:
+                    await OpenSecAgg(open);
+                    break;
                 case MembershipChanged membership:
                     await Worker(membership.WorkerId).SetRunMembership(RunId, membership.Member);
                     break;
@@ -267,12 +292,23 @@ public sealed class RunGrain(
             Deadline = open.Deadline,
         });
 
+    private Task OpenSecAgg(OpenSecAgg open)
+    {
+        var spec = Data.Spec!;
+        var config = new SecAggRoundConfig(RunId, open.Round, open.Attempt, open.Members, SecAggKeys.Threshold(spec.Privacy, open.Members.Count),
+            SecAggKeys.Length(Learning.Models.ModelCatalog.Describe(spec.Model).ParameterCount), (float)spec.Privacy.SecAggRange,
+            open.InputDeadline, spec.Privacy.SecAggPhaseTimeout);
+        return GrainFactory.GetGrain<ISecAggRoundGrain>(SecAggKeys.Round(RunId, open.Round, open.Attempt)).Open(config);
+    }
+
     private IWorkerClusterGrain Worker(string workerId) => (_workers ??= new(GrainFactory)).Get(workerId);
 
     /// <summary>After a crash between persisting and acting, the run's open jobs are opened again (idempotently).</summary>
     private async Task ReplayOpenJobs()
     {
         foreach (var job in _machine.ReplayOpenJobs()) await OpenJob(job);
+        if (Data.Spec!.Privacy.SecureAggregation && Data.State == RunState.RoundTrain && Data.Current is { } round)
+            await OpenSecAgg(new OpenSecAgg(round.Round, round.Attempt, round.Selected, round.Deadline));
     }
 
     private void StartTicking()

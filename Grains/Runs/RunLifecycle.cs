@@ -396,6 +396,14 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
     private bool StepTrain()
     {
         var round = data.Current!;
+        if (Spec.Privacy.SecureAggregation)
+        {
+            // The round's SecAggRoundGrain decides (SecAggFinished); this is the backstop for one that never reports
+            // (its activation was lost): the input deadline plus the unmasking phase and slack.
+            if (Now < SecAggBackstop(round)) return false;
+            RetryRound("secure aggregation did not finish by the round's deadline");
+            return data.State == RunState.RoundTrain;
+        }
         var reported = round.Reported(); // one set per step: asking HasReported per member was O(N²) at 10k members
         var waiting = round.Selected.Where(w => !reported.Contains(w) && IsActive(w)).ToList();
         var needed = Math.Min(Spec.MinUpdates, round.Selected.Count);
@@ -421,6 +429,44 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
         }
         return false;
     }
+
+    private DateTimeOffset SecAggBackstop(RoundProgress round) => round.Deadline + 3 * Spec.Privacy.SecAggPhaseTimeout;
+
+    /// <summary>
+    /// A round's secure aggregation ended. Failed (fewer than t members finished a phase): the round is retried under
+    /// maxRoundAttempts. Done: the survivors' jobs close as accepted (their updates are in the sum; each weighs what it
+    /// masked), the others as dropped out, and the grain builds the candidate from the sum. False when stale.
+    /// </summary>
+    public bool SecAggFinished(int roundNumber, int attempt, IReadOnlyCollection<string> survivors, string? failure)
+    {
+        if (data.Current is not { } round || round.Round != roundNumber || round.Attempt != attempt
+            || data.State != RunState.RoundTrain || round.CandidateHash is not null) return false;
+        if (failure is not null)
+        {
+            RetryRound(failure);
+            return true;
+        }
+        foreach (var worker in round.Selected)
+        {
+            if (round.HasReported(worker) || !round.TrainJobs.TryGetValue(worker, out var job)) continue;
+            if (survivors.Contains(worker))
+            {
+                round.Accepted.Add(new AcceptedUpdate(worker, job, SecAggUpdate, 1, double.NaN));
+                _effects.Add(new CloseJob(job, JobResult.Success, "masked input counted in the secure aggregate"));
+            }
+            else
+            {
+                round.Abandoned.Add(worker);
+                _effects.Add(new CloseJob(job, JobResult.Timeout, "dropped out of the secure aggregation"));
+            }
+        }
+        MoveTo(RunState.RoundWitness, $"secure aggregation: {round.Accepted.Count} members in the sum, {round.Selected.Count - round.Accepted.Count} dropped out");
+        _effects.Add(new AggregateRound(round.Round, round.Attempt));
+        return true;
+    }
+
+    /// <summary>The update "hash" of a member whose masked input is in a secure aggregate: there is no blob of it.</summary>
+    public const string SecAggUpdate = "secure-aggregate";
 
     private bool StepWitness()
     {
@@ -513,6 +559,7 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
                 null, data.Members[worker].Partition, round.Deadline));
         }
         data.Current = round;
+        if (Spec.Privacy.SecureAggregation) _effects.Add(new OpenSecAgg(data.Round, data.Attempt, [.. selected], round.Deadline));
         MoveTo(RunState.RoundTrain, $"round {data.Round} attempt {data.Attempt}: {selected.Count} selected ({reason})");
     }
 

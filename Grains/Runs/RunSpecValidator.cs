@@ -89,6 +89,7 @@ public static class RunSpecValidator
         Check(!string.IsNullOrWhiteSpace(d.Source), "data.source", "must be given");
         Check(!string.IsNullOrWhiteSpace(spec.Model.Name), "model.name", "must be given");
         if (spec.Privacy.Dp is { } dp) CheckDp(spec, dp, errors);
+        if (spec.Privacy.SecureAggregation) CheckSecureAggregation(spec, errors);
         if (errors.Count == 0) CheckSize(spec, limits, errors);
         if (errors.Count == 0) errors.AddRange(DataFiles.Check(d, limits.DataRootPath));
         return errors;
@@ -127,6 +128,23 @@ public static class RunSpecValidator
             var first = RdpAccountant.Epsilon(RdpAccountant.Step(PrivacyBudget.PlannedSamplingRate(spec), s), dp.Delta);
             Check(first <= dp.MaxEpsilon, "maxEpsilon", $"one round already spends ε = {first:0.###} (noise multiplier {s:0.###}); raise maxEpsilon or the noise");
         }
+    }
+
+    /// <summary>privacy.secureAggregation: only a sum can be unmasked; the threshold, range and phase timeout must work.</summary>
+    private static void CheckSecureAggregation(RunSpec spec, List<string> errors)
+    {
+        var p = spec.Privacy;
+        var strategy = spec.Aggregation.Strategy;
+        if (!PrivacyBudget.IsMean(strategy))
+            errors.Add($"privacy.secureAggregation: aggregation.strategy {strategy} cannot be combined with secure aggregation: the coordinator learns only the sum of the updates, and {strategy} needs to see every update on its own; use fedAvg, fedProx or fedAdam");
+        if (p.SecAggThreshold != 0 && (p.SecAggThreshold < 2 || p.SecAggThreshold > spec.MinClients))
+            errors.Add($"privacy.secAggThreshold: must be 0 (⌊n/2⌋ + 1 of the n selected) or in [2, minClients = {spec.MinClients}]: one member's masked input alone would be its update, and more than the selected members can never finish");
+        if (p.SecAggThreshold == 0 && spec.MinClients < 2)
+            errors.Add("privacy.secureAggregation: needs minClients ≥ 2 (a sum of one update is that update)");
+        if (!(p.SecAggRange > 0 && p.SecAggRange <= 1e6))
+            errors.Add("privacy.secAggRange: must be in (0, 1e6]: every value a member masks is clipped to [−range, range]");
+        if (p.SecAggPhaseTimeout <= TimeSpan.Zero || p.SecAggPhaseTimeout > TimeSpan.FromHours(1))
+            errors.Add("privacy.secAggPhaseTimeout: must be in (0, 1h]");
     }
 
     /// <summary>The caps on what a spec makes the silo and every member allocate: model parameters and samples × features.</summary>

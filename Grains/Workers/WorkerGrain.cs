@@ -202,6 +202,20 @@ public sealed class WorkerGrain(
         return GrainFactory.GetGrain<IJobGrain>(jobId).Complete(WorkerId, outcome);
     }
 
+    /// <summary>
+    /// Relays a secure-aggregation message of one of this worker's own open train jobs, as this worker (the grain's
+    /// key): an agent can speak only for itself, and is answered only what is addressed to it.
+    /// </summary>
+    public Task<SecAggReply> SecAgg(string jobId, SecAggRequest request)
+    {
+        RequireRegistered();
+        var job = Data.Assignments.FirstOrDefault(a => a.JobId == jobId && a.Kind == JobKind.Train)
+            ?? throw new RegattaException("unknown_job", $"job '{jobId}' is not an open train job of worker '{WorkerId}'");
+        if (!job.Spec.Privacy.SecureAggregation)
+            throw new RegattaException("forbidden", $"run '{job.RunId}' does not use secure aggregation");
+        return GrainFactory.GetGrain<ISecAggRoundGrain>(SecAggKeys.Round(job.RunId, job.Round, job.Attempt)).Member(WorkerId, request);
+    }
+
     public Task<JoinResult> Join(string runId, string? joinToken)
     {
         RequireRegistered();

@@ -15,7 +15,7 @@ public sealed class AgentFleet(RegattaCluster cluster) : IAsyncDisposable
     public System.Net.IPEndPoint Gateway => cluster.Cluster.Primary!.GatewayAddress!.Endpoint;
 
     public async Task<RunningAgent> StartAsync(string id, string? runId, string? joinToken, string? poison = null,
-        long? serveMemoryBytes = null, TimeSpan serveDelay = default, long? sessionMemoryBytes = null)
+        long? serveMemoryBytes = null, TimeSpan serveDelay = default, long? sessionMemoryBytes = null, Action<string, float[]>? secAggObserver = null)
     {
         var options = new AgentOptions
         {
@@ -32,6 +32,7 @@ public sealed class AgentFleet(RegattaCluster cluster) : IAsyncDisposable
             ServeDelay = serveDelay,
             SessionMemoryBytes = sessionMemoryBytes,
             SiloCertSha256 = cluster.CertificateSha256,
+            SecAggInputObserver = secAggObserver,
         };
         var host = AgentHost.Build(options, logging => logging.SetMinimumLevel(LogLevel.Warning));
         await host.StartAsync();

@@ -93,6 +93,7 @@ foreach (var (p, ks) in fedAvg)
 }
 Scenario("Agent training overhead", () => TrainingOverheadScenario.Run(root, quick ? 100 : 400, repeats).ToList());
 Scenario("Robust aggregation", () => RobustScenario.Run(robust.K, robust.P, repeats).ToList());
+Scenario("Secure aggregation", () => SecureAggregationScenario.Run([10, 100], quick ? 10_000 : 100_000, quick ? 1 : repeats).ToList());
 Scenario("Inference sessions", () => InferenceSessionScenario.Run(quick, repeats).ToList());
 if (!args.Contains("--no-cluster"))
 {

@@ -118,6 +118,9 @@ public sealed class AgentGateTests : IAsyncLifetime
             ("read a blob no assignment names", () => agent.GetGrain<IBlobGrain>(model.PartHashes[0]).GrantTicket()),
             ("check a ticket", () => agent.GetGrain<IBlobGrain>(model.PartHashes[0]).CheckTicket(new byte[32])),
             ("change the network", () => agent.GetGrain<INetworkSettingsGrain>(0).SetReplication(3)),
+            ("speak to a secure aggregation as another member", () => agent.GetGrain<ISecAggRoundGrain>(SecAggKeys.Round("gate-run", 1, 1)).Member("gate-victim", new SecAggRequest())),
+            ("open a secure aggregation", () => agent.GetGrain<ISecAggRoundGrain>(SecAggKeys.Round("gate-run", 1, 1)).Open(
+                new SecAggRoundConfig("gate-run", 1, 1, ["gate-hostile", "gate-victim"], 2, 10, 1, DateTimeOffset.UtcNow, TimeSpan.FromSeconds(1)))),
         };
         foreach (var (what, call) in forbidden)
         {
@@ -135,6 +138,10 @@ public sealed class AgentGateTests : IAsyncLifetime
         var viaOwn = await Assert.ThrowsAsync<RegattaException>(() =>
             agent.GetGrain<IWorkerGrain>("gate-hostile").Complete(job.JobId, new JobOutcome { Succeeded = true }));
         Assert.Equal("unknown_job", viaOwn.Code);
+        // Nor is another worker's job its to speak for in a secure aggregation.
+        var secAgg = await Assert.ThrowsAsync<RegattaException>(() =>
+            agent.GetGrain<IWorkerGrain>("gate-hostile").SecAgg(job.JobId, new SecAggRequest()));
+        Assert.Equal("unknown_job", secAgg.Code);
 
         Assert.Equal(ApprovalStatus.Pending, (await victim.Operator.GetView()).Approval);
         Assert.Equal(ApprovalStatus.Approved, (await _cluster.Grains.GetGrain<IWorkerOperatorGrain>("gate-hostile").GetView()).Approval);
@@ -189,6 +196,7 @@ public sealed class AgentGateTests : IAsyncLifetime
         () => worker.Join("gate-run", null),
         () => worker.GetServingModel(),
         () => worker.Unregister(),
+        () => worker.SecAgg("gate-run.train.r1.a1.x", new SecAggRequest()),
     ];
 
     private static WorkerRegistration Registration(string name) => new()
