@@ -15,8 +15,9 @@ namespace Regatta.WorkerAgent;
 /// <summary>Carries out one assignment with TorchSharp: train on the local partition, or witness a candidate.</summary>
 /// <param name="compute">Shared by the virtual clients of a simulation: how many of them compute at once (null: no limit).</param>
 /// <param name="secAgg">Sends a secure-aggregation message of a job through this worker's own grain (null: this runner cannot take part).</param>
+/// <param name="shared">A simulation's partitions, built once for all its clients (null: this runner builds its own).</param>
 public sealed class JobRunner(AgentOptions options, ModelTransfer transfer, ILogger logger, Action<JobProgress?> report, SemaphoreSlim? compute = null,
-    Func<string, SecAggRequest, Task<SecAggReply>>? secAgg = null)
+    Func<string, SecAggRequest, Task<SecAggReply>>? secAgg = null, SharedPartitions? shared = null)
 {
     private readonly torch.Device _device = DeviceChoice.Resolve(options.Device);
     // Each run's partition is generated or loaded once, then reused every round.
@@ -60,7 +61,7 @@ public sealed class JobRunner(AgentOptions options, ModelTransfer transfer, ILog
     private async Task<JobOutcome> Train(Assignment job, SecAggSession? session, CancellationToken ct)
     {
         var global = await Download(job, job.ModelHash, ct);
-        var (train, _) = Partition(job);
+        var (train, _) = await Partition(job, ct);
         var progress = new Progress<TrainProgress>(p =>
         {
             report(new JobProgress(job.JobId, p.TotalSteps > 0 ? Math.Clamp((double)p.Step / p.TotalSteps, 0, 1) : 0, $"epoch {p.Epoch} step {p.Step}/{p.TotalSteps} loss {p.Loss:F4}"));
@@ -127,7 +128,7 @@ public sealed class JobRunner(AgentOptions options, ModelTransfer transfer, ILog
     {
         var candidate = await Download(job, job.ModelHash, ct);
         var baseline = job.BaseModelHash is { Length: > 0 } b ? await Download(job, b, ct) : null;
-        var (_, holdOut) = Partition(job);
+        var (_, holdOut) = await Partition(job, ct);
         var (result, baseLoss) = await Compute(() =>
         {
             using var scope = torch.NewDisposeScope();
@@ -163,7 +164,7 @@ public sealed class JobRunner(AgentOptions options, ModelTransfer transfer, ILog
         if (!Version.TryParse(kit.MinAgentVersion, out var needed) || mine < needed)
             return new JobOutcome { Succeeded = false, Error = $"agent {mine.ToString(3)} is older than the kit's minimum {kit.MinAgentVersion}", Stage = "download" };
         await Download(job, kit.InitialModelHash, ct);
-        var (train, holdOut) = Partition(job);
+        var (train, holdOut) = await Partition(job, ct);
         logger.LogInformation("Run kit {Hash} for {RunId} confirmed: {Model} on {Source}", job.ModelHash[..12], kit.RunId, kit.Model.Name, kit.Data.Source);
         return new JobOutcome
         {
@@ -175,11 +176,19 @@ public sealed class JobRunner(AgentOptions options, ModelTransfer transfer, ILog
 
     private async Task<T> Compute<T>(Func<T> work, CancellationToken ct)
     {
-        if (compute is null) return await Task.Run(work, ct);
+        if (compute is null) return await OwnThread(work, ct);
         await compute.WaitAsync(ct);
-        try { return await Task.Run(work, ct); }
+        try { return await OwnThread(work, ct); }
         finally { compute.Release(); }
     }
+
+    /// <summary>
+    /// Training and evaluation block for seconds: on a thread of their own, not the thread pool's, so the Orleans client
+    /// (heartbeats, long-polls, uploads) keeps its threads. On a 2-core box the pool has two; the simulation's clients
+    /// once took both and every grain call waited for the pool to grow.
+    /// </summary>
+    private static Task<T> OwnThread<T>(Func<T> work, CancellationToken ct) =>
+        Task.Factory.StartNew(work, ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     private async Task<ModelWeights> Download(Assignment job, string hash, CancellationToken ct)
     {
@@ -188,12 +197,15 @@ public sealed class JobRunner(AgentOptions options, ModelTransfer transfer, ILog
         return ModelWeights.FromBytes(bytes);
     }
 
-    private (Dataset Train, Dataset HoldOut) Partition(Assignment job)
+    /// <summary>The member's partition, built on first use (generating or loading data is compute: it takes a slot).</summary>
+    private async Task<(Dataset Train, Dataset HoldOut)> Partition(Assignment job, CancellationToken ct)
     {
         var spec = options.Data is { } local ? job.Spec.Data with { Source = local } : job.Spec.Data;
         if (!_data.TryGetValue((job.RunId, job.Partition), out var data))
         {
-            data = DataCatalog.Partition(spec, job.Partition, job.Spec.Seed, job.Spec.Model);
+            data = await Compute(() => shared is null
+                ? DataCatalog.Partition(spec, job.Partition, job.Spec.Seed, job.Spec.Model)
+                : shared.Take(job.RunId, spec, job.Spec, job.Partition), ct);
             _data[(job.RunId, job.Partition)] = data;
             logger.LogInformation("Data for run {RunId}: partition {Partition} of {Source}, {Train} train / {HoldOut} held out",
                 job.RunId, job.Partition, spec.Source, data.Train.Count, data.HoldOut.Count);

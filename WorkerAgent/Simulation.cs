@@ -43,6 +43,7 @@ public static class Simulation
     {
         var logger = loggers.CreateLogger("simulation");
         using var compute = new SemaphoreSlim(simulation.Concurrency);
+        using var partitions = new SharedPartitions();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var clients = Enumerable.Range(1, simulation.Clients).Select(i =>
         {
@@ -56,7 +57,7 @@ public static class Simulation
                 ServeMemoryBytes = 0, // virtual clients train; they serve no model blocks
             };
             var credential = new WorkerCredential(id, options.CacheDir);
-            return (Credential: credential, Session: new WorkerSession(options, client, loggers, credential, compute));
+            return (Credential: credential, Session: new WorkerSession(options, client, loggers, credential, compute, partitions));
         }).ToList();
         logger.LogInformation("Simulating {Clients} clients for run {RunId}, {Concurrency} computing at once", simulation.Clients, simulation.RunId,
             simulation.Concurrency);

@@ -32,14 +32,16 @@ public sealed class WorkerSession
     private readonly WorkerCredential _credential;
 
     /// <param name="compute">Shared compute slots of a simulation's virtual clients (null: this agent computes whenever it has work).</param>
-    public WorkerSession(AgentOptions options, IClusterClient client, ILoggerFactory loggers, WorkerCredential credential, SemaphoreSlim? compute = null)
+    /// <param name="partitions">A simulation's data, partitioned once for all its clients (null: this agent builds its own partition).</param>
+    public WorkerSession(AgentOptions options, IClusterClient client, ILoggerFactory loggers, WorkerCredential credential, SemaphoreSlim? compute = null,
+        SharedPartitions? partitions = null)
     {
         _options = options;
         _client = client;
         _credential = credential;
         _logger = loggers.CreateLogger("agent." + options.WorkerId);
         Transfer = new ModelTransfer(client, options.CacheDir, _logger, ModelTransferOptions.From(options.BlobUrl));
-        _runner = new JobRunner(options, Transfer, _logger, p => _progress = p, compute, (job, request) => Worker.SecAgg(job, request));
+        _runner = new JobRunner(options, Transfer, _logger, p => _progress = p, compute, (job, request) => Worker.SecAgg(job, request), partitions);
         Serving = new BlockServer(options.WorkerId, options.Device, Transfer, _logger,
             new HopSessions(options.SessionMemoryBytes ?? BlockServer.DefaultSessionBytes, BlockServer.DefaultSessionIdle, TimeProvider.System)) { HopDelay = options.ServeDelay };
         // Outages of the cluster are waited out; refusals by the coordinator (RegattaException) are not retried.

@@ -26,8 +26,11 @@ public sealed class JobGrain(
             throw new RegattaException("bad_job", $"job id '{job.JobId}' does not match grain key");
         if (state.State.Job is { } existing && !IsTombstone(existing))
         {
-            // A replayed assignment after a crash: the history write may be what the crash interrupted.
+            // A replayed assignment after a crash: the history write may be what the crash interrupted, and the run may
+            // not have stored this job's report (it writes reports behind). Not awaited: the run may be the caller,
+            // still activating.
             await Record(existing);
+            if (existing.Status == JobStatus.Closed) GrainFactory.GetGrain<IRunGrain>(existing.RunId).OnJobClosed(existing).Ignore();
             return existing;
         }
         // A tombstone: the run closed this job before its worker opened it; it opens closed.
@@ -89,9 +92,11 @@ public sealed class JobGrain(
 
     private static bool IsTombstone(JobRecord job) => job.RunId.Length == 0;
 
-    private async Task Notify(JobRecord job, bool notifyRun)
+    /// <summary>Tells the histories, the worker and the run; the histories' writes do not hold up the run's round.</summary>
+    private Task Notify(JobRecord job, bool notifyRun) => Task.WhenAll(Record(job), NotifyOwners(job, notifyRun));
+
+    private async Task NotifyOwners(JobRecord job, bool notifyRun)
     {
-        await Record(job);
         await GrainFactory.GetGrain<IWorkerClusterGrain>(job.WorkerId).OnJobClosed(job);
         if (notifyRun) await GrainFactory.GetGrain<IRunGrain>(job.RunId).OnJobClosed(job);
     }

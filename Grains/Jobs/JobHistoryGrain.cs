@@ -11,13 +11,17 @@ public sealed class JobHistoryState
 }
 
 /// <summary>
-/// The job history of one run or one worker, newest first when read. Reentrant with coalesced writes: a round of a
-/// run with N members records N jobs at once, and they share a few writes instead of N rewrites of the list.
+/// The job history of one run or one worker, newest first when read. Reentrant with coalesced writes, at most
+/// <see cref="WriteSpacing"/> apart: a round of a run with N members records N jobs at once, and they share a few
+/// writes instead of N rewrites of the list.
 /// </summary>
 [Reentrant]
 public sealed class JobHistoryGrain(
-    [PersistentState("jobs", StoreNames.Regatta)] IPersistentState<JobHistoryState> state) : Grain, IJobHistoryGrain
+    [PersistentState("jobs", StoreNames.Regatta)] IPersistentState<JobHistoryState> state, TimeProvider time) : Grain, IJobHistoryGrain
 {
+    /// <summary>Each write rewrites the whole list (up to <see cref="MaxEntries"/>): a burst waits this long to share one.</summary>
+    public static readonly TimeSpan WriteSpacing = TimeSpan.FromMilliseconds(250);
+
     // Keeps one owner's history bounded; older jobs stay readable through their own JobGrain.
     private const int MaxEntries = 20_000;
     private List<JobSummary> _jobs = null!;
@@ -28,7 +32,7 @@ public sealed class JobHistoryGrain(
     {
         _jobs = state.State.Jobs;
         Reindex();
-        _writes = new CoalescedWrites(WriteSnapshot);
+        _writes = new CoalescedWrites(WriteSnapshot, WriteSpacing, time);
         return Task.CompletedTask;
     }
 

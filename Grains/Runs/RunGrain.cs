@@ -10,6 +10,9 @@ namespace Regatta.Grains.Runs;
 /// <summary>
 /// A run. Loads its state, asks <see cref="RunLifecycle"/> what happens, persists, then acts (opens and closes jobs,
 /// aggregates). Ticks on a timer while active; a reminder wakes it after a deactivation or a silo loss.
+/// A job's report that changes nothing but the round's tally is written behind, by the next tick or the next change
+/// that acts: a round of N members then costs a few writes of the run, not N. A report lost with a crash is not lost
+/// to the run: its job is closed and stored, and reopening the run's open jobs on reactivation tells the run again.
 /// </summary>
 public sealed class RunGrain(
     [PersistentState("run", StoreNames.Regatta)] IPersistentState<RunData> state,
@@ -26,6 +29,8 @@ public sealed class RunGrain(
     private readonly RoundCandidates _candidates = new(blobs, models);
     // The current secure-aggregation round's decoded sum, in memory only until its candidate is built.
     private SecAggRoundResult? _secAggSum;
+    // Job reports applied in memory and not yet written (see the class summary).
+    private bool _unsaved;
 
     private RunData Data => state.State;
     private string RunId => this.GetPrimaryKeyString();
@@ -125,6 +130,7 @@ public sealed class RunGrain(
     {
         if (!Data.Exists || Data.State.IsTerminal()) return _machine.ToView();
         await ChangeIfAny(m => m.Tick());
+        if (_unsaved) await Save();
         if (Data.State == RunState.RoundWitness && Data.Current is { CandidateHash: null } round)
             await BuildCandidate(round.Round, round.Attempt); // after a reactivation the aggregation is redone
         return _machine.ToView();
@@ -139,7 +145,8 @@ public sealed class RunGrain(
                 await OnTrainClosed(job);
                 break;
             case JobKind.Provision or JobKind.Echo:
-                await Change(m => m.ReadinessReported(job.WorkerId, job.JobId, job.Kind, job.Result == JobResult.Success, job.Error));
+                await ChangeIfAny(m => m.ReadinessReported(job.WorkerId, job.JobId, job.Kind, job.Result == JobResult.Success, job.Error),
+                    reported: true);
                 break;
             case JobKind.Witness:
                 var hash = job.OutputHash;
@@ -176,7 +183,7 @@ public sealed class RunGrain(
             if (job.Result == JobResult.Success)
                 await GrainFactory.GetGrain<IJobGrain>(job.JobId).Close(JobResult.Failure, "update refused: " + refusal);
         }
-        await Change(m => m.TrainReported(job.WorkerId, job.JobId, accepted, refusal));
+        await ChangeIfAny(m => m.TrainReported(job.WorkerId, job.JobId, accepted, refusal), reported: true);
     }
 
     private async Task BuildCandidate(int roundNumber, int attempt)
@@ -200,8 +207,11 @@ public sealed class RunGrain(
         return true;
     });
 
-    /// <summary>As above, for a change that may find nothing to do (it returns false): then nothing is written.</summary>
-    private async Task ChangeIfAny(Func<RunLifecycle, bool> change)
+    /// <summary>
+    /// As above, for a change that may find nothing to do (it returns false): then nothing is written. A job's report
+    /// (<paramref name="reported"/>) that acts on nothing is written behind.
+    /// </summary>
+    private async Task ChangeIfAny(Func<RunLifecycle, bool> change, bool reported = false)
     {
         var started = time.GetTimestamp();
         bool changed;
@@ -213,14 +223,44 @@ public sealed class RunGrain(
         {
             await state.ReadStateAsync();
             _machine = new RunLifecycle(Data, time);
+            if (_unsaved)
+            {
+                // The stored state predates reports this run had taken: their closed jobs tell it again.
+                _unsaved = false;
+                await ReplayOpenJobs();
+            }
             throw;
         }
         if (!changed) return;
-        await state.WriteStateAsync();
+        if (reported && !_machine.HasEffects)
+        {
+            _unsaved = true;
+            return;
+        }
+        await Save();
         var effects = _machine.TakeEffects();
         await Execute(effects);
         var trainJobs = effects.Count(e => e is OpenJob { Kind: JobKind.Train });
         if (trainJobs > 0) Telemetry.RegattaMetrics.RoundOpened(time.GetElapsedTime(started), trainJobs);
+    }
+
+    private async Task Save()
+    {
+        _unsaved = false;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            _unsaved = true;
+            throw;
+        }
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_unsaved) await Save();
     }
 
     private async Task Execute(List<RunEffect> effects)

@@ -18,6 +18,9 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
     private RunSpec Spec => data.Spec ?? throw new RegattaException("unknown_run", $"run '{data.RunId}' does not exist");
     private DateTimeOffset Now => time.GetUtcNow();
 
+    /// <summary>Whether a change since the last <see cref="TakeEffects"/> asked for anything to be done.</summary>
+    public bool HasEffects => _effects.Count > 0;
+
     /// <summary>Effects produced since the last call; the grain executes them once state is stored.</summary>
     public List<RunEffect> TakeEffects()
     {

@@ -49,15 +49,30 @@ public static class DataCatalog
     /// </summary>
     public static (Dataset Train, Dataset HoldOut) Partition(DataSpec spec, int partition, long seed, ModelSpec? model = null)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(partition);
+        using var all = Partitions(spec, seed, model);
+        return all.Take(partition);
+    }
+
+    /// <summary>
+    /// Every partition at once: the pool is generated or loaded and split once, and each member's part is taken from it.
+    /// A process with many members of one run (a simulation) builds this once instead of the whole pool per member.
+    /// </summary>
+    public static PartitionSet Partitions(DataSpec spec, long seed, ModelSpec? model = null)
+    {
         var (source, input, scheme) = Prepare(spec, model);
-        using var pool = source.IsGenerator
+        var pool = source.IsGenerator
             ? Generate(source, input, spec.SamplesPerClient * spec.Partitions, seed, "partitions")
             : WithoutValidation(FileSplit(source, input, spec, seed));
-        var parts = Partitioner.Split(pool.Strata(), spec.Partitions, scheme, spec.Alpha, Seeds.Derive(seed, "data.partition"));
-        var mine = parts[partition % spec.Partitions];
-        var held = HeldOutCount(mine.Length, spec.HoldOut);
-        return (pool.Select(mine[..^held]), pool.Select(mine[^held..]));
+        try
+        {
+            var parts = Partitioner.Split(pool.Strata(), spec.Partitions, scheme, spec.Alpha, Seeds.Derive(seed, "data.partition"));
+            return new PartitionSet(pool, parts, spec.HoldOut);
+        }
+        catch
+        {
+            pool.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The coordinator's validation set: <c>ValidationSamples</c> examples from the same distribution, disjoint from every partition.</summary>
@@ -174,7 +189,7 @@ public static class DataCatalog
         return null;
     }
 
-    private static int HeldOutCount(int count, double fraction)
+    internal static int HeldOutCount(int count, double fraction)
     {
         if (fraction <= 0 || count < 2) return 0;
         return Math.Clamp((int)Math.Round(count * fraction), 1, count - 1);

@@ -45,13 +45,13 @@ public static class SimulationScenario
         return results;
     }
 
-    /// <summary>demo-mlp's model and data, one partition per client, every client selected every round.</summary>
+    /// <summary>The main job's model and data (deploy/examples/digits-cnn.yaml), one partition per client, every client selected every round.</summary>
     private static RunSpec Spec(int clients, int rounds) => new()
     {
         Name = "simulation-bench",
-        Model = new ModelSpec { Name = "mlp", Parameters = new() { ["inputs"] = 16, ["hidden"] = 32, ["classes"] = 10 } },
-        Data = new DataSpec { Source = "blobs", Partitioning = "dirichlet", Alpha = 0.3, Partitions = clients, SamplesPerClient = 100, ValidationSamples = 1000 },
-        Training = new TrainingSpec { LocalEpochs = 1, BatchSize = 32, LearningRate = 0.1 },
+        Model = new ModelSpec { Name = "cnn", Parameters = new() { ["channels"] = 1, ["size"] = 8, ["classes"] = 10, ["filters"] = 8 } },
+        Data = new DataSpec { Source = "digits", Partitioning = "dirichlet", Alpha = 0.1, Partitions = clients, SamplesPerClient = 100, HoldOut = 0.2, ValidationSamples = 1000 },
+        Training = new TrainingSpec { LocalEpochs = 2, BatchSize = 32, LearningRate = 0.2 },
         Rounds = rounds,
         MinClients = clients,
         MinUpdates = clients,
@@ -119,7 +119,14 @@ public static class SimulationScenario
     private static double BareLoop(RunSpec spec, int slots)
     {
         var clients = spec.Data.Partitions;
-        var partitions = Enumerable.Range(0, clients).Select(p => DataCatalog.Partition(spec.Data, p, spec.Seed, spec.Model).Train).ToList();
+        List<Dataset> partitions;
+        using (var all = DataCatalog.Partitions(spec.Data, spec.Seed, spec.Model))
+            partitions = Enumerable.Range(0, clients).Select(p =>
+            {
+                var (train, held) = all.Take(p);
+                held.Dispose();
+                return train;
+            }).ToList();
         try
         {
             float[] global;
