@@ -17,7 +17,7 @@ if ((outIndex >= 0 && outIndex + 1 >= args.Length) || (onlyIndex >= 0 && onlyInd
     return 2;
 }
 var only = onlyIndex >= 0 ? args[onlyIndex + 1] : null;
-// How many virtual clients the simulation rows run; 1,000 did not finish on the 2-core development VM (see docs/benchmarks-load.md).
+// How many virtual clients the simulation rows run.
 int[] simulationClients = quick ? [100] : [100, 1000];
 if (simulationIndex >= 0)
 {
@@ -104,7 +104,7 @@ if (!args.Contains("--no-cluster"))
     Scenario("Agent heartbeats through TLS and the gate", load.TlsHeartbeats);
     Scenario("Round transition", load.RoundTransition);
     Scenario("Weight transfer", () => WeightTransferScenario.RunAsync(quick ? 20 : 100, quick ? 1 : 3).GetAwaiter().GetResult());
-    Scenario("Simulated federation", () => SimulationScenario.RunAsync(simulationClients, quick ? 2 : 3).GetAwaiter().GetResult());
+    Scenario("Simulated federation", () => SimulationScenario.RunAsync(simulationClients, quick ? 2 : 4).GetAwaiter().GetResult());
 }
 
 total.Stop();

@@ -16,7 +16,8 @@ namespace Regatta.Benchmarks.Scenarios;
 /// through the gate, every client registering, joining, training, uploading and witnessing through its worker grain,
 /// the coordinator aggregating and validating) against the same clients' training in a bare loop in one process (load
 /// the global model, train the partition, average the updates by examples), with the same compute slots on both sides.
-/// Per round of each side: from the first member's training to the committed model.
+/// Per round of each side: from the first member's training to the committed model, averaged over the rounds after
+/// the first (round 1 warms both sides: the JIT, the coordinator's first activations, the bare loop's first allocations).
 /// </summary>
 public static class SimulationScenario
 {
@@ -35,7 +36,7 @@ public static class SimulationScenario
                 var bare = BareLoop(spec, slots);
                 results.Add(BenchmarkResult.Compare($"Simulation, {clients} clients of the demo model (s/round)", ours, bare, "s/round",
                     "coordination adds <= 25% (ratio <= 1.25)", r => r <= 1.25,
-                    $"{rounds} rounds, {slots} computing at once; baseline: the same partitions trained and averaged in a bare loop"));
+                    $"{rounds} rounds, the last {rounds - 1} timed, {slots} computing at once; baseline: the same partitions trained and averaged in a bare loop"));
             }
         }
         finally
@@ -107,7 +108,7 @@ public static class SimulationScenario
             var view = await run.GetView();
             if (view.State != RunState.Finished) throw new InvalidOperationException($"the simulated run ended {view.State}: {view.FailureReason}");
             var history = await run.GetRounds();
-            return history.Average(r => (r.EndedAt - r.StartedAt).TotalSeconds);
+            return history.Skip(1).Average(r => (r.EndedAt - r.StartedAt).TotalSeconds);
         }
         finally
         {
@@ -133,9 +134,10 @@ public static class SimulationScenario
             ModelWeights layout;
             using (NewDisposeScope()) layout = WeightsIO.Read(ModelCatalog.Create(spec.Model, spec.Seed));
             global = layout.Flatten();
-            var clock = Stopwatch.StartNew();
+            var clock = new Stopwatch();
             for (var round = 1; round <= spec.Rounds; round++)
             {
+                if (round == 2) clock.Start();
                 var start = layout.WithValues(global);
                 var updates = new float[clients][];
                 Parallel.For(0, clients, new ParallelOptions { MaxDegreeOfParallelism = slots }, p =>
@@ -155,7 +157,7 @@ public static class SimulationScenario
                 }
                 global = next;
             }
-            return clock.Elapsed.TotalSeconds / spec.Rounds;
+            return clock.Elapsed.TotalSeconds / (spec.Rounds - 1);
         }
         finally
         {
