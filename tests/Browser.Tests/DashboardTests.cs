@@ -88,7 +88,9 @@ public sealed class DashboardTests(DashboardFixture fixture)
             Assert.All(tensors, t => Assert.Equal("F32", t.Value.GetProperty("dtype").GetString()));
             Assert.Equal(file.Length - 8 - headerLength, tensors.Sum(t => t.Value.GetProperty("data_offsets")[1].GetInt64() - t.Value.GetProperty("data_offsets")[0].GetInt64()));
         }
+        // (Rounds go on committing meanwhile: newer checkpoints are inserted above this row, and its button stays its own.)
         await checkpoint.Locator("[data-testid=checkpoint-restore]").ClickAsync();
+        await Expect(page.Locator(".mud-dialog")).ToContainTextAsync("back to the model of round 1");
         await page.Locator(".mud-dialog").GetByRole(AriaRole.Button, new() { Name = "Restore", Exact = true }).ClickAsync();
         await Expect(page.Locator(".mud-snackbar").Last).ToContainTextAsync("restored from the checkpoint of round 1");
         // (The workers are still there: the run trains rounds 2 and 3 again at once, so the restore soon scrolls out of the timeline.)
