@@ -225,8 +225,10 @@ public sealed class RunGrain(
             _machine = new RunLifecycle(Data, time);
             if (_unsaved)
             {
-                // The stored state predates reports this run had taken: their closed jobs tell it again.
+                // The stored state predates reports this run had taken: their closed jobs tell it again, and the round's
+                // folds start over from what is stored.
                 _unsaved = false;
+                _candidates.Reset();
                 await ReplayOpenJobs();
             }
             throw;

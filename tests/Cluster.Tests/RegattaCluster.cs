@@ -29,7 +29,8 @@ public sealed class RegattaCluster : IAsyncDisposable
     /// <summary>SHA-256 of the silos' TLS certificate: what every client of this cluster pins (AgentOptions.SiloCertSha256).</summary>
     public string CertificateSha256 { get; }
 
-    public static async Task<RegattaCluster> StartAsync(string? dataDir = null, TimeSpan? heartbeatTimeout = null, short silos = 1)
+    /// <param name="tick">How often runs tick (default 200 ms).</param>
+    public static async Task<RegattaCluster> StartAsync(string? dataDir = null, TimeSpan? heartbeatTimeout = null, short silos = 1, TimeSpan? tick = null)
     {
         dataDir ??= Directory.CreateTempSubdirectory("regatta-cluster-").FullName;
         var builder = new TestClusterBuilder(silos);
@@ -39,7 +40,7 @@ public sealed class RegattaCluster : IAsyncDisposable
         // Real sockets, so separate clients (worker agents) can connect to the gateway like they do in production.
         builder.Options.ConnectionTransport = ConnectionTransportType.TcpSocket;
         builder.Properties["Regatta:DataDir"] = dataDir;
-        builder.Properties["Regatta:TickInterval"] = "00:00:00.200";
+        builder.Properties["Regatta:TickInterval"] = (tick ?? TimeSpan.FromMilliseconds(200)).ToString("c");
         builder.Properties["Regatta:ReminderPeriod"] = "00:00:05";
         builder.Properties["Regatta:HeartbeatTimeout"] = (heartbeatTimeout ?? TimeSpan.FromSeconds(30)).ToString("c");
         builder.Properties["Regatta:HeartbeatInterval"] = "00:00:01";
