@@ -176,19 +176,11 @@ public sealed class JobRunner(AgentOptions options, ModelTransfer transfer, ILog
 
     private async Task<T> Compute<T>(Func<T> work, CancellationToken ct)
     {
-        if (compute is null) return await OwnThread(work, ct);
+        if (compute is null) return await Task.Run(work, ct);
         await compute.WaitAsync(ct);
-        try { return await OwnThread(work, ct); }
+        try { return await Task.Run(work, ct); }
         finally { compute.Release(); }
     }
-
-    /// <summary>
-    /// Training and evaluation block for seconds: on a thread of their own, not the thread pool's, so the Orleans client
-    /// (heartbeats, long-polls, uploads) keeps its threads. On a 2-core box the pool has two; the simulation's clients
-    /// once took both and every grain call waited for the pool to grow.
-    /// </summary>
-    private static Task<T> OwnThread<T>(Func<T> work, CancellationToken ct) =>
-        Task.Factory.StartNew(work, ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     private async Task<ModelWeights> Download(Assignment job, string hash, CancellationToken ct)
     {

@@ -11,16 +11,16 @@ public sealed class JobHistoryState
 }
 
 /// <summary>
-/// The job history of one run or one worker, newest first when read. Reentrant with coalesced writes, at most
-/// <see cref="WriteSpacing"/> apart: a round of a run with N members records N jobs at once, and they share a few
-/// writes instead of N rewrites of the list.
+/// The job history of one run or one worker, newest first when read. Reentrant with coalesced writes, paced by their
+/// cost: a round of a run with N members records N jobs at once, and they share a few writes instead of N rewrites of
+/// the list.
 /// </summary>
 [Reentrant]
 public sealed class JobHistoryGrain(
     [PersistentState("jobs", StoreNames.Regatta)] IPersistentState<JobHistoryState> state, TimeProvider time) : Grain, IJobHistoryGrain
 {
-    /// <summary>Each write rewrites the whole list (up to <see cref="MaxEntries"/>): a burst waits this long to share one.</summary>
-    public static readonly TimeSpan WriteSpacing = TimeSpan.FromMilliseconds(250);
+    /// <summary>Each write rewrites the whole list (up to <see cref="MaxEntries"/>): the next one waits as long as it took, up to this.</summary>
+    public static readonly TimeSpan MaxWritePause = TimeSpan.FromMilliseconds(250);
 
     // Keeps one owner's history bounded; older jobs stay readable through their own JobGrain.
     private const int MaxEntries = 20_000;
@@ -32,7 +32,7 @@ public sealed class JobHistoryGrain(
     {
         _jobs = state.State.Jobs;
         Reindex();
-        _writes = new CoalescedWrites(WriteSnapshot, WriteSpacing, time);
+        _writes = new CoalescedWrites(WriteSnapshot, MaxWritePause, time);
         return Task.CompletedTask;
     }
 
