@@ -76,14 +76,15 @@ public static class LocalTrainer
             for (long from = 0; from < count; from += window)
             {
                 using var windowScope = NewDisposeScope();
-                var at = order.narrow(0, from, Math.Min(window, count - from));
+                var rows = Math.Min(window, count - from);
+                var at = order.narrow(0, from, rows);
                 var xs = features.index_select(0, at);
                 var ys = labels.index_select(0, at);
-                for (long offset = 0; offset < at.shape[0]; offset += batch)
+                for (long offset = 0; offset < rows; offset += batch)
                 {
                     ct.ThrowIfCancellationRequested();
                     using var stepScope = NewDisposeScope();
-                    var size = Math.Min(batch, at.shape[0] - offset);
+                    var size = Math.Min(batch, rows - offset);
                     var x = xs.narrow(0, offset, size);
                     var y = ys.narrow(0, offset, size);
 
