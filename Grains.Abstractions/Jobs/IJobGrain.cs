@@ -8,8 +8,11 @@ public interface IJobGrain : IGrainWithStringKey
 {
     /// <summary>Opens the job (idempotent for the same record).</summary>
     [Alias("Open")] Task<JobRecord> Open(JobRecord job);
-    /// <summary>The worker reports the outcome; the job closes and its run and worker are told.</summary>
-    [Alias("Complete")] Task<JobRecord> Complete(string workerId, JobOutcome outcome);
+    /// <summary>
+    /// The worker reports the outcome; the job closes and its run and worker are told. <paramref name="opened"/> is the
+    /// job as the worker's stored assignment has it: an open job is stored only by its worker until it closes.
+    /// </summary>
+    [Alias("Complete")] Task<JobRecord> Complete(string workerId, JobOutcome outcome, JobRecord? opened = null);
     /// <summary>The coordinator closes the job (timeout, cancel, refused update).</summary>
     [Alias("Close")] Task<JobRecord> Close(JobResult result, string? error);
     [Alias("Get")] Task<JobRecord?> Get();

@@ -20,6 +20,10 @@ public sealed class JobGrain(
     private const int MaxMetrics = 64;
     private const int MaxErrorLength = 4000;
 
+    // A job opened and not yet closed lives in memory: its worker's stored assignment is its durable record until
+    // then (see Complete), so a round's opening costs each member one write (the worker's), not two.
+    private bool _openUnwritten;
+
     public async Task<JobRecord> Open(JobRecord job)
     {
         if (job.JobId != this.GetPrimaryKeyString())
@@ -33,19 +37,49 @@ public sealed class JobGrain(
             if (existing.Status == JobStatus.Closed) GrainFactory.GetGrain<IRunGrain>(existing.RunId).OnJobClosed(existing).Ignore();
             return existing;
         }
-        // A tombstone: the run closed this job before its worker opened it; it opens closed.
-        state.State.Job = state.State.Job is { } closed
-            ? job with { Status = JobStatus.Closed, Result = closed.Result, OpenedAt = time.GetUtcNow(), ClosedAt = closed.ClosedAt, Error = closed.Error }
-            : job with { Status = JobStatus.Opened, Result = JobResult.None, OpenedAt = time.GetUtcNow() };
-        await state.WriteStateAsync();
+        if (state.State.Job is { } closed)
+        {
+            // A tombstone: the run closed this job before its worker opened it; it opens closed.
+            state.State.Job = job with { Status = JobStatus.Closed, Result = closed.Result, OpenedAt = time.GetUtcNow(), ClosedAt = closed.ClosedAt, Error = closed.Error };
+            await state.WriteStateAsync();
+        }
+        else
+        {
+            state.State.Job = job with { Status = JobStatus.Opened, Result = JobResult.None, OpenedAt = time.GetUtcNow() };
+            _openUnwritten = true;
+        }
         await Record(state.State.Job);
         Telemetry.RegattaMetrics.JobOpened(state.State.Job);
         return state.State.Job;
     }
 
-    public async Task<JobRecord> Complete(string workerId, JobOutcome outcome)
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        var job = state.State.Job is { } j && !IsTombstone(j) ? j : throw new RegattaException("unknown_job", $"job '{this.GetPrimaryKeyString()}' does not exist");
+        // A long job outlives an idle activation: keep its opening (best effort; a crash falls back on the worker's copy).
+        if (_openUnwritten)
+        {
+            try
+            {
+                await state.WriteStateAsync(cancellationToken);
+                _openUnwritten = false;
+            }
+            catch (Exception e)
+            {
+                logger.LogWarning(e, "Job {JobId}: could not store its opening on deactivation; its worker's assignment still holds it", this.GetPrimaryKeyString());
+            }
+        }
+    }
+
+    public async Task<JobRecord> Complete(string workerId, JobOutcome outcome, JobRecord? opened = null)
+    {
+        var job = state.State.Job switch
+        {
+            { } j when !IsTombstone(j) => j,
+            // Opened in an activation that is gone (a crash) before its opening was stored: the worker's assignment is it.
+            var stored when opened is not null && opened.JobId == this.GetPrimaryKeyString() && opened.WorkerId == workerId =>
+                await Reopen(opened, stored),
+            _ => throw new RegattaException("unknown_job", $"job '{this.GetPrimaryKeyString()}' does not exist"),
+        };
         if (job.WorkerId != workerId)
             throw new RegattaException("wrong_worker", $"job '{job.JobId}' belongs to worker '{job.WorkerId}', not '{workerId}'");
         if (job.Status == JobStatus.Closed)
@@ -62,6 +96,7 @@ public sealed class JobGrain(
         };
         state.State.Job = closed;
         await state.WriteStateAsync();
+        _openUnwritten = false;
         logger.LogInformation("Job {JobId} ({Kind}) closed by {WorkerId}: {Result}", closed.JobId, closed.Kind, workerId, closed.Result);
         Telemetry.RegattaMetrics.JobClosed(closed);
         await Notify(closed, notifyRun: true);
@@ -83,6 +118,7 @@ public sealed class JobGrain(
         var closed = job with { Status = JobStatus.Closed, Result = result, ClosedAt = job.ClosedAt ?? time.GetUtcNow(), Error = Truncate(error) };
         state.State.Job = closed;
         await state.WriteStateAsync();
+        _openUnwritten = false;
         Telemetry.RegattaMetrics.JobClosed(closed);
         await Notify(closed, notifyRun: false);
         return closed;
@@ -91,6 +127,21 @@ public sealed class JobGrain(
     public Task<JobRecord?> Get() => Task.FromResult(state.State.Job is { } job && !IsTombstone(job) ? job : null);
 
     private static bool IsTombstone(JobRecord job) => job.RunId.Length == 0;
+
+    /// <summary>
+    /// The job as its worker holds it, when this grain lost its unstored opening. If the run closed it meanwhile (a
+    /// tombstone), it is stored closed, its worker is told, and the worker's report is refused as for any closed job.
+    /// </summary>
+    private async Task<JobRecord> Reopen(JobRecord opened, JobRecord? tombstone)
+    {
+        var now = time.GetUtcNow();
+        if (tombstone is null) return opened with { Status = JobStatus.Opened, Result = JobResult.None, OpenedAt = now };
+        var closed = opened with { Status = JobStatus.Closed, Result = tombstone.Result, OpenedAt = now, ClosedAt = tombstone.ClosedAt, Error = tombstone.Error };
+        state.State.Job = closed;
+        await state.WriteStateAsync();
+        await Notify(closed, notifyRun: false);
+        return closed;
+    }
 
     /// <summary>Tells the histories, the worker and the run; the histories' writes do not hold up the run's round.</summary>
     private Task Notify(JobRecord job, bool notifyRun) => Task.WhenAll(Record(job), NotifyOwners(job, notifyRun));

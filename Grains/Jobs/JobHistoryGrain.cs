@@ -13,7 +13,8 @@ public sealed class JobHistoryState
 /// <summary>
 /// The job history of one run or one worker, newest first when read. Reentrant with coalesced writes, paced by their
 /// cost: a round of a run with N members records N jobs at once, and they share a few writes instead of N rewrites of
-/// the list.
+/// the list. A job's opening is shown at once but stored with the next closing (or when the grain deactivates): the
+/// opening is a round start's hot path, and the job's worker holds the open job durably meanwhile.
 /// </summary>
 [Reentrant]
 public sealed class JobHistoryGrain(
@@ -27,6 +28,7 @@ public sealed class JobHistoryGrain(
     private List<JobSummary> _jobs = null!;
     private readonly Dictionary<string, int> _index = new(StringComparer.Ordinal);
     private CoalescedWrites _writes = null!;
+    private bool _openingsUnwritten;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -40,7 +42,8 @@ public sealed class JobHistoryGrain(
     {
         if (_index.TryGetValue(job.JobId, out var i))
         {
-            if (_jobs[i] == job) return Task.CompletedTask;
+            // Records are not awaited in order by every sender: a late opening never hides the job's closing.
+            if (_jobs[i] == job || (_jobs[i].Status == JobStatus.Closed && job.Status != JobStatus.Closed)) return Task.CompletedTask;
             _jobs[i] = job;
         }
         else
@@ -54,7 +57,17 @@ public sealed class JobHistoryGrain(
                 Reindex();
             }
         }
+        if (job.Status != JobStatus.Closed)
+        {
+            _openingsUnwritten = true;
+            return Task.CompletedTask;
+        }
         return _writes.Persist();
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_openingsUnwritten) await _writes.Persist();
     }
 
     public Task<Page<JobSummary>> GetPage(int skip, int take)
@@ -75,6 +88,7 @@ public sealed class JobHistoryGrain(
     {
         // A copy: later turns change the list while the store serialises it.
         state.State = new JobHistoryState { Jobs = [.. _jobs] };
+        _openingsUnwritten = false;
         try
         {
             await state.WriteStateAsync();

@@ -199,7 +199,8 @@ public sealed class WorkerGrain(
         RequireRegistered();
         if (!Ids.IsValid(jobId)) throw new RegattaException("unknown_job", "jobId: not a job id");
         // The job grain checks that the job is this worker's: the worker is this grain's key, never the caller's word.
-        return GrainFactory.GetGrain<IJobGrain>(jobId).Complete(WorkerId, outcome);
+        var opened = Data.Assignments.FirstOrDefault(a => a.JobId == jobId)?.ToJob(WorkerId);
+        return GrainFactory.GetGrain<IJobGrain>(jobId).Complete(WorkerId, outcome, opened);
     }
 
     /// <summary>

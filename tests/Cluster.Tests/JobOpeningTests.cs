@@ -6,8 +6,9 @@ namespace Regatta.Tests;
 
 /// <summary>
 /// How a run's jobs come to exist: the run sends each member its assignment and the member's worker grain opens
-/// the job record; a job the run closes before that happens stays closed; a run's job history takes a whole round
-/// of records at once and keeps every one across a restart.
+/// the job record (held in memory: the worker's stored assignment is the open job's durable copy until it closes);
+/// a job the run closes before that happens stays closed; a run's job history takes a whole round of records at once
+/// and keeps every one across a restart.
 /// </summary>
 public sealed class JobOpeningTests
 {
@@ -61,6 +62,61 @@ public sealed class JobOpeningTests
     }
 
     [Fact]
+    public async Task An_open_job_lost_with_its_silo_is_closed_from_its_workers_stored_assignment()
+    {
+        var cluster = await RegattaCluster.StartAsync();
+        try
+        {
+            var (worker, assignment) = await RegisteredWorker(cluster, "w-crash", "r-crash");
+            await worker.Assign(assignment);
+            Assert.Equal(assignment.JobId, (await worker.NextAssignment(TimeSpan.FromSeconds(10)))?.JobId);
+
+            // An open job is stored by its worker only: after the crash its own grain has nothing.
+            cluster = await cluster.CrashAndRestartAsync();
+            var job = cluster.Grains.GetGrain<IJobGrain>(assignment.JobId);
+            Assert.Null(await job.Get());
+
+            var agent = cluster.Grains.GetGrain<IWorkerGrain>("w-crash");
+            var closed = await agent.Complete(assignment.JobId, new JobOutcome { Succeeded = true, Metrics = { [MetricNames.Examples] = 10 } });
+            Assert.Equal((JobStatus.Closed, JobResult.Success, "w-crash", "r-crash", 1), (closed.Status, closed.Result, closed.WorkerId, closed.RunId, closed.Round));
+            var stored = await job.Get();
+            Assert.Equal((JobStatus.Closed, 10.0), (stored!.Status, stored.Metrics[MetricNames.Examples]));
+            var history = await cluster.Grains.GetGrain<IJobHistoryGrain>(JobHistoryKeys.ForWorker("w-crash")).GetPage(0, 10);
+            Assert.Equal((JobStatus.Closed, JobResult.Success), (Assert.Single(history.Items).Status, history.Items[0].Result));
+        }
+        finally
+        {
+            await cluster.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_job_the_run_closed_while_its_opening_was_lost_is_refused_and_leaves_its_worker()
+    {
+        var cluster = await RegattaCluster.StartAsync();
+        try
+        {
+            var (worker, assignment) = await RegisteredWorker(cluster, "w-gone", "r-gone");
+            await worker.Assign(assignment); // one-way: stored once the worker counts it pending
+            await Eventually.Until(async () => (await worker.Agent.Heartbeat(new Heartbeat())).PendingAssignments, n => n == 1, what: "the worker stored its assignment");
+            cluster = await cluster.CrashAndRestartAsync();
+            var job = cluster.Grains.GetGrain<IJobGrain>(assignment.JobId);
+            await job.Close(JobResult.Timeout, "round deadline passed"); // the run's deadline, before the worker reported
+
+            var agent = cluster.Grains.GetGrain<IWorkerGrain>("w-gone");
+            var refused = await Assert.ThrowsAsync<RegattaException>(() => agent.Complete(assignment.JobId, new JobOutcome { Succeeded = true }));
+            Assert.Equal("job_closed", refused.Code);
+            var closed = await job.Get();
+            Assert.Equal((JobStatus.Closed, JobResult.Timeout, "w-gone"), (closed!.Status, closed.Result, closed.WorkerId));
+            await Eventually.Until(async () => (await agent.Heartbeat(new Heartbeat())).PendingAssignments, n => n == 0, what: "the worker dropped the closed job");
+        }
+        finally
+        {
+            await cluster.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task A_job_closed_before_its_worker_opened_it_stays_closed_and_is_not_handed_out()
     {
         await using var cluster = await RegattaCluster.StartAsync();
@@ -93,6 +149,7 @@ public sealed class JobOpeningTests
             // A second record of a job replaces it in place (it closed), and a repeat changes nothing.
             var closed = jobs[7] with { Status = JobStatus.Closed, Result = JobResult.Success };
             await Task.WhenAll(history.Record(closed), history.Record(closed), history.Record(jobs[8]));
+            await history.Record(jobs[7]); // its opening, arriving late (senders do not await records in order): the closing stays
 
             cluster = await cluster.RestartAsync();
 

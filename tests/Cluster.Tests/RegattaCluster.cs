@@ -66,6 +66,14 @@ public sealed class RegattaCluster : IAsyncDisposable
         return await StartAsync(DataDir, heartbeatTimeout);
     }
 
+    /// <summary>Kills every silo (no deactivation runs: what was only in memory is gone) and starts a new cluster on the same SQLite file.</summary>
+    public async Task<RegattaCluster> CrashAndRestartAsync()
+    {
+        foreach (var silo in Cluster.Silos.ToList()) await Cluster.KillSiloAsync(silo);
+        await Cluster.DisposeAsync();
+        return await StartAsync(DataDir);
+    }
+
     public async ValueTask DisposeAsync()
     {
         try { await Cluster.StopAllSilosAsync(); } catch (ObjectDisposedException) { }
