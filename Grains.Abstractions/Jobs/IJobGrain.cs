@@ -6,15 +6,21 @@ namespace Regatta.Jobs;
 [Alias("regatta.IJobGrain")]
 public interface IJobGrain : IGrainWithStringKey
 {
-    /// <summary>Opens the job (idempotent for the same record).</summary>
+    /// <summary>
+    /// Opens the job (idempotent for the same record). A worker opens a new job itself; it calls this for a job it
+    /// has seen before (a replayed assignment), which the job grain may know closed.
+    /// </summary>
     [Alias("Open")] Task<JobRecord> Open(JobRecord job);
     /// <summary>
     /// The worker reports the outcome; the job closes and its run and worker are told. <paramref name="opened"/> is the
     /// job as the worker's stored assignment has it: an open job is stored only by its worker until it closes.
     /// </summary>
     [Alias("Complete")] Task<JobRecord> Complete(string workerId, JobOutcome outcome, JobRecord? opened = null);
-    /// <summary>The coordinator closes the job (timeout, cancel, refused update).</summary>
-    [Alias("Close")] Task<JobRecord> Close(JobResult result, string? error);
+    /// <summary>
+    /// The coordinator closes the job (timeout, cancel, refused update), through its worker while the job is open:
+    /// <paramref name="opened"/> is the job as the worker holds it.
+    /// </summary>
+    [Alias("Close")] Task<JobRecord> Close(JobResult result, string? error, JobRecord? opened = null);
     [Alias("Get")] Task<JobRecord?> Get();
 }
 

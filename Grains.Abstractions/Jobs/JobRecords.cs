@@ -75,6 +75,8 @@ public sealed record Assignment
     [Id(7)] public int Partition { get; init; }
     [Id(8)] public DateTimeOffset Deadline { get; init; }
     [Id(9)] public int Attempt { get; init; }
+    /// <summary>When its worker opened the job (set by the worker when it takes the assignment).</summary>
+    [Id(10)] public DateTimeOffset OpenedAt { get; init; }
 
     /// <summary>The job record this assignment opens (its worker opens it: the run only sends the assignment).</summary>
     public JobRecord ToJob(string workerId) => new()
@@ -88,6 +90,8 @@ public sealed record Assignment
         Attempt = Attempt,
         InputModelHash = ModelHash,
         Deadline = Deadline,
+        Status = JobStatus.Opened,
+        OpenedAt = OpenedAt,
     };
 }
 

@@ -53,8 +53,13 @@ public interface IWorkerOperatorGrain : IGrainWithStringKey
 [Alias("regatta.IWorkerClusterGrain")]
 public interface IWorkerClusterGrain : IGrainWithStringKey
 {
-    /// <summary>A run hands this worker a job; the worker opens the job's record, then holds it for its agent.</summary>
+    /// <summary>
+    /// A run hands this worker a job: the worker opens it (its stored assignment is the open job's record until the job
+    /// closes), then holds it for its agent.
+    /// </summary>
     [Alias("Assign"), OneWay] Task Assign(Assignment assignment);
+    /// <summary>The run closes one of this worker's jobs (deadline, cancel): the worker closes it with the job it holds.</summary>
+    [Alias("CloseJob")] Task CloseJob(string jobId, JobResult result, string reason);
     /// <summary>A job given to this worker closed.</summary>
     [Alias("OnJobClosed"), OneWay] Task OnJobClosed(JobRecord job);
     /// <summary>A run that this worker joined lists it as a member (or drops it).</summary>

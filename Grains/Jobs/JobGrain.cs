@@ -45,7 +45,7 @@ public sealed class JobGrain(
         }
         else
         {
-            state.State.Job = job with { Status = JobStatus.Opened, Result = JobResult.None, OpenedAt = time.GetUtcNow() };
+            state.State.Job = Opened(job);
             _openUnwritten = true;
         }
         await Record(state.State.Job);
@@ -103,9 +103,10 @@ public sealed class JobGrain(
         return closed;
     }
 
-    public async Task<JobRecord> Close(JobResult result, string? error)
+    public async Task<JobRecord> Close(JobResult result, string? error, JobRecord? opened = null)
     {
-        if (state.State.Job is not { } job)
+        var job = state.State.Job ?? (opened is not null && opened.JobId == this.GetPrimaryKeyString() ? Opened(opened) : null);
+        if (job is null)
         {
             // Its worker has not opened it yet (the assignment is on its way): remember the closing for that moment.
             state.State.Job = new JobRecord { JobId = this.GetPrimaryKeyString(), Status = JobStatus.Closed, Result = result, ClosedAt = time.GetUtcNow(), Error = Truncate(error) };
@@ -128,15 +129,22 @@ public sealed class JobGrain(
 
     private static bool IsTombstone(JobRecord job) => job.RunId.Length == 0;
 
+    /// <summary>The open job as its worker holds it (when it opened, if the worker said).</summary>
+    private JobRecord Opened(JobRecord opened) => opened with
+    {
+        Status = JobStatus.Opened,
+        Result = JobResult.None,
+        OpenedAt = opened.OpenedAt == default ? time.GetUtcNow() : opened.OpenedAt,
+    };
+
     /// <summary>
     /// The job as its worker holds it, when this grain lost its unstored opening. If the run closed it meanwhile (a
     /// tombstone), it is stored closed, its worker is told, and the worker's report is refused as for any closed job.
     /// </summary>
     private async Task<JobRecord> Reopen(JobRecord opened, JobRecord? tombstone)
     {
-        var now = time.GetUtcNow();
-        if (tombstone is null) return opened with { Status = JobStatus.Opened, Result = JobResult.None, OpenedAt = now };
-        var closed = opened with { Status = JobStatus.Closed, Result = tombstone.Result, OpenedAt = now, ClosedAt = tombstone.ClosedAt, Error = tombstone.Error };
+        if (tombstone is null) return Opened(opened);
+        var closed = Opened(opened) with { Status = JobStatus.Closed, Result = tombstone.Result, ClosedAt = tombstone.ClosedAt, Error = tombstone.Error };
         state.State.Job = closed;
         await state.WriteStateAsync();
         await Notify(closed, notifyRun: false);

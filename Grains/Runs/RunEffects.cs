@@ -9,7 +9,8 @@ public abstract record RunEffect;
 public sealed record OpenJob(string JobId, JobKind Kind, string WorkerId, int Round, int Attempt,
     string ModelHash, string? BaseModelHash, int Partition, DateTimeOffset Deadline) : RunEffect;
 
-public sealed record CloseJob(string JobId, JobResult Result, string Reason) : RunEffect;
+/// <summary>Close a job; it goes through its worker, which holds the open job (see WorkerGrain.CloseJob).</summary>
+public sealed record CloseJob(string JobId, string WorkerId, JobResult Result, string Reason) : RunEffect;
 
 /// <summary>Aggregate the accepted updates of the current round into a candidate model.</summary>
 public sealed record AggregateRound(int Round, int Attempt) : RunEffect;

@@ -316,9 +316,9 @@ public sealed class RunGrain(
         calls.Clear();
     }
 
-    private Task CloseJob(CloseJob close) => GrainFactory.GetGrain<IJobGrain>(close.JobId).Close(close.Result, close.Reason);
+    private Task CloseJob(CloseJob close) => Worker(close.WorkerId).CloseJob(close.JobId, close.Result, close.Reason);
 
-    /// <summary>Hands the job to its worker, which opens the job record (one message from the run per job).</summary>
+    /// <summary>Hands the job to its worker, which opens the job (one message from the run per job).</summary>
     private Task OpenJob(OpenJob open) =>
         Worker(open.WorkerId).Assign(new Assignment
         {

@@ -160,20 +160,20 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
         _effects.Add(new MembershipChanged(workerId, false));
         if (data.Readiness.Remove(workerId, out var readiness))
         {
-            if (!readiness.KitConfirmed) _effects.Add(new CloseJob(readiness.ProvisionJob, JobResult.Cancelled, $"member dropped: {reason}"));
-            if (!readiness.Answered) _effects.Add(new CloseJob(readiness.EchoJob, JobResult.Cancelled, $"member dropped: {reason}"));
+            if (!readiness.KitConfirmed) _effects.Add(new CloseJob(readiness.ProvisionJob, workerId, JobResult.Cancelled, $"member dropped: {reason}"));
+            if (!readiness.Answered) _effects.Add(new CloseJob(readiness.EchoJob, workerId, JobResult.Cancelled, $"member dropped: {reason}"));
         }
         if (data.Current is { } round)
         {
             if (round.TrainJobs.TryGetValue(workerId, out var trainJob) && !round.HasReported(workerId))
             {
                 round.Abandoned.Add(workerId);
-                _effects.Add(new CloseJob(trainJob, JobResult.Cancelled, $"member dropped: {reason}"));
+                _effects.Add(new CloseJob(trainJob, workerId, JobResult.Cancelled, $"member dropped: {reason}"));
             }
             if (round.WitnessJobs.TryGetValue(workerId, out var witnessJob) && round.Attestations.All(a => a.WorkerId != workerId))
             {
                 round.Attestations.Add(new Attestation(workerId, witnessJob, "", double.NaN, double.NaN, double.NaN, false, "member dropped"));
-                _effects.Add(new CloseJob(witnessJob, JobResult.Cancelled, $"member dropped: {reason}"));
+                _effects.Add(new CloseJob(witnessJob, workerId, JobResult.Cancelled, $"member dropped: {reason}"));
             }
         }
     }
@@ -424,7 +424,7 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
             foreach (var w in waiting)
             {
                 round.Abandoned.Add(w);
-                _effects.Add(new CloseJob(round.TrainJobs[w], JobResult.Timeout, "round deadline passed"));
+                _effects.Add(new CloseJob(round.TrainJobs[w], w, JobResult.Timeout, "round deadline passed"));
             }
             MoveTo(RunState.RoundWitness, $"{round.Accepted.Count} updates accepted, {round.Refused.Count} refused");
             _effects.Add(new AggregateRound(round.Round, round.Attempt));
@@ -455,12 +455,12 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
             if (survivors.Contains(worker))
             {
                 round.Accepted.Add(new AcceptedUpdate(worker, job, SecAggUpdate, 1, double.NaN));
-                _effects.Add(new CloseJob(job, JobResult.Success, "masked input counted in the secure aggregate"));
+                _effects.Add(new CloseJob(job, worker, JobResult.Success, "masked input counted in the secure aggregate"));
             }
             else
             {
                 round.Abandoned.Add(worker);
-                _effects.Add(new CloseJob(job, JobResult.Timeout, "dropped out of the secure aggregation"));
+                _effects.Add(new CloseJob(job, worker, JobResult.Timeout, "dropped out of the secure aggregation"));
             }
         }
         MoveTo(RunState.RoundWitness, $"secure aggregation: {round.Accepted.Count} members in the sum, {round.Selected.Count - round.Accepted.Count} dropped out");
@@ -500,7 +500,7 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
     private void Commit(RoundProgress round)
     {
         foreach (var (worker, job) in round.WitnessJobs.Where(w => round.Attestations.All(a => a.WorkerId != w.Key)))
-            _effects.Add(new CloseJob(job, JobResult.Cancelled, "quorum reached without this witness"));
+            _effects.Add(new CloseJob(job, worker, JobResult.Cancelled, "quorum reached without this witness"));
         var agreeing = round.Attestations.Where(a => a.Agrees).ToList();
         var record = new RoundRecord
         {
@@ -594,10 +594,10 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
     /// <summary>When the run ends, provisioning still in flight is called off too.</summary>
     private void CloseReadinessJobs(JobResult result, string reason)
     {
-        foreach (var readiness in data.Readiness.Values)
+        foreach (var (worker, readiness) in data.Readiness)
         {
-            if (!readiness.KitConfirmed) _effects.Add(new CloseJob(readiness.ProvisionJob, result, reason));
-            if (!readiness.Answered) _effects.Add(new CloseJob(readiness.EchoJob, result, reason));
+            if (!readiness.KitConfirmed) _effects.Add(new CloseJob(readiness.ProvisionJob, worker, result, reason));
+            if (!readiness.Answered) _effects.Add(new CloseJob(readiness.EchoJob, worker, result, reason));
         }
         data.Readiness.Clear();
     }
@@ -610,13 +610,13 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
         {
             if (reported.Contains(worker)) continue;
             round.Abandoned.Add(worker);
-            _effects.Add(new CloseJob(job, result, reason));
+            _effects.Add(new CloseJob(job, worker, result, reason));
         }
         foreach (var (worker, job) in round.WitnessJobs)
         {
             if (round.Attestations.Any(a => a.WorkerId == worker)) continue;
             round.Attestations.Add(new Attestation(worker, job, "", double.NaN, double.NaN, double.NaN, false, reason));
-            _effects.Add(new CloseJob(job, result, reason));
+            _effects.Add(new CloseJob(job, worker, result, reason));
         }
     }
 
@@ -686,8 +686,8 @@ public sealed class RunLifecycle(RunData data, TimeProvider time)
                 ? $"did not confirm the run kit within {Spec.ProvisionTimeout.TotalSeconds:0.#} s"
                 : $"did not answer the connectivity echo within {Spec.ProvisionTimeout.TotalSeconds:0.#} s";
             AddReport(new RunReport(Now, "error", worker, why, readiness.KitConfirmed ? "connect" : "download"));
-            if (!readiness.KitConfirmed) _effects.Add(new CloseJob(readiness.ProvisionJob, JobResult.Timeout, why));
-            if (!readiness.Answered) _effects.Add(new CloseJob(readiness.EchoJob, JobResult.Timeout, why));
+            if (!readiness.KitConfirmed) _effects.Add(new CloseJob(readiness.ProvisionJob, worker, JobResult.Timeout, why));
+            if (!readiness.Answered) _effects.Add(new CloseJob(readiness.EchoJob, worker, JobResult.Timeout, why));
             readiness.KitConfirmed = readiness.Answered = true; // closed above; DropMember must not close them again
             DropMember(worker, why);
         }

@@ -290,10 +290,17 @@ public sealed class WorkerGrain(
 
     public async Task Assign(Assignment assignment)
     {
-        // Opened here rather than by the run: a round's opening then costs the run one message per member, and
-        // the members' job writes land in parallel. Idempotent, so a replayed assignment after a crash is safe.
-        var job = await GrainFactory.GetGrain<IJobGrain>(assignment.JobId).Open(assignment.ToJob(WorkerId));
-        if (job.Status == JobStatus.Closed || Data.Assignments.Any(a => a.JobId == assignment.JobId)) return;
+        var held = Data.Assignments.FirstOrDefault(a => a.JobId == assignment.JobId);
+        if (held is not null || Data.RecentJobs.Contains(assignment.JobId))
+        {
+            // A replay (a run that reactivated sends its open jobs again) or a job closed before it got here: the job
+            // grain knows whether it closed, and tells the run again if so. Idempotent.
+            await GrainFactory.GetGrain<IJobGrain>(assignment.JobId).Open((held ?? assignment).ToJob(WorkerId));
+            return;
+        }
+        // Opened here, in this worker's own write: a round's opening costs each member one write and no job grain.
+        // The job grain stores the job when it closes (Complete, CloseJob hand it this assignment).
+        assignment = assignment with { OpenedAt = time.GetUtcNow() };
         Data.Assignments.Add(assignment);
         var waiter = _waiting is { Polls: > 0, Claimed: false } w ? w : null;
         _waiting = null;
@@ -302,9 +309,14 @@ public sealed class WorkerGrain(
             waiter.Claimed = true;
             Data.Delivered.Add(assignment.JobId);
         }
+        var opened = assignment.ToJob(WorkerId);
         try
         {
-            await Save();
+            // The histories show the opening at once and store it with the job's closing.
+            var summary = JobSummary.Of(opened);
+            await Task.WhenAll(Save(),
+                GrainFactory.GetGrain<IJobHistoryGrain>(JobHistoryKeys.ForRun(opened.RunId)).Record(summary),
+                GrainFactory.GetGrain<IJobHistoryGrain>(JobHistoryKeys.ForWorker(WorkerId)).Record(summary));
         }
         catch
         {
@@ -315,7 +327,18 @@ public sealed class WorkerGrain(
             }
             throw;
         }
+        Telemetry.RegattaMetrics.JobOpened(opened);
         waiter?.Handed.TrySetResult(assignment);
+    }
+
+    public async Task CloseJob(string jobId, JobResult result, string reason)
+    {
+        var held = Data.Assignments.FirstOrDefault(a => a.JobId == jobId);
+        await GrainFactory.GetGrain<IJobGrain>(jobId).Close(result, reason, held?.ToJob(WorkerId));
+        if (held is not null || Data.RecentJobs.Contains(jobId)) return; // the closed job tells this worker (OnJobClosed)
+        // Closed before its assignment got here: remembered, so that the assignment is not handed out when it comes.
+        RememberClosed(jobId);
+        await Save();
     }
 
     public async Task OnJobClosed(JobRecord job)
@@ -324,8 +347,7 @@ public sealed class WorkerGrain(
         Data.Delivered.Remove(job.JobId);
         if (!Data.RecentJobs.Contains(job.JobId))
         {
-            Data.RecentJobs.Add(job.JobId);
-            if (Data.RecentJobs.Count > RecentJobsKept) Data.RecentJobs.RemoveAt(0);
+            RememberClosed(job.JobId);
             if (job.Result == JobResult.Success) Data.JobsDone++;
             else Data.JobsFailed++;
         }
@@ -336,6 +358,12 @@ public sealed class WorkerGrain(
             Data.JobsFailed++;
         }
         await Save();
+    }
+
+    private void RememberClosed(string jobId)
+    {
+        Data.RecentJobs.Add(jobId);
+        if (Data.RecentJobs.Count > RecentJobsKept) Data.RecentJobs.RemoveAt(0);
     }
 
     public async Task SetRunMembership(string runId, bool member)

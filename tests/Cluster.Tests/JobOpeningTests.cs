@@ -15,7 +15,7 @@ public sealed class JobOpeningTests
     private static readonly Hardware Cpu = new() { DeviceKind = "cpu", DeviceName = "test", CpuCores = 2, RamBytes = 1 << 30, AgentVersion = "test" };
 
     [Fact]
-    public async Task An_assignment_opens_its_job_record_and_reaches_the_worker_once()
+    public async Task An_assignment_opens_its_job_at_its_worker_and_reaches_the_agent_once()
     {
         await using var cluster = await RegattaCluster.StartAsync();
         var (worker, assignment) = await RegisteredWorker(cluster, "w-open", "r-open");
@@ -25,14 +25,42 @@ public sealed class JobOpeningTests
 
         var delivered = await worker.NextAssignment(TimeSpan.FromSeconds(10));
         Assert.Equal(assignment.JobId, delivered?.JobId);
-        var job = await cluster.Grains.GetGrain<IJobGrain>(assignment.JobId).Get();
-        Assert.NotNull(job);
-        Assert.Equal(JobStatus.Opened, job.Status);
-        Assert.Equal(("w-open", "r-open", 1, 1, JobKind.Train, "r-open/1/1"), (job.WorkerId, job.RunId, job.Round, job.Attempt, job.Kind, job.RequestId));
-        Assert.Equal(assignment.ModelHash, job.InputModelHash);
+        Assert.NotEqual(default, delivered!.OpenedAt);
+        Assert.Null(await worker.NextAssignment(TimeSpan.Zero));
         Assert.Equal(0, (await worker.Agent.Heartbeat(new Heartbeat())).PendingAssignments);
-        var history = await cluster.Grains.GetGrain<IJobHistoryGrain>(JobHistoryKeys.ForWorker("w-open")).GetPage(0, 10);
-        Assert.Equal([assignment.JobId], history.Items.Select(j => j.JobId));
+        // The open job shows in both histories; its own grain stores it when it closes.
+        foreach (var owner in new[] { JobHistoryKeys.ForWorker("w-open"), JobHistoryKeys.ForRun("r-open") })
+        {
+            var opened = Assert.Single((await cluster.Grains.GetGrain<IJobHistoryGrain>(owner).GetPage(0, 10)).Items);
+            Assert.Equal((assignment.JobId, JobStatus.Opened, "w-open", "r-open", 1, JobKind.Train, delivered.OpenedAt),
+                (opened.JobId, opened.Status, opened.WorkerId, opened.RunId, opened.Round, opened.Kind, opened.OpenedAt));
+        }
+
+        var closed = await worker.Agent.Complete(assignment.JobId, new JobOutcome { Succeeded = true });
+        Assert.Equal((JobStatus.Closed, JobResult.Success, "r-open/1/1", delivered.OpenedAt), (closed.Status, closed.Result, closed.RequestId, closed.OpenedAt));
+        Assert.Equal(assignment.ModelHash, closed.InputModelHash);
+        Assert.Equal(JobStatus.Closed, (await cluster.Grains.GetGrain<IJobGrain>(assignment.JobId).Get())!.Status);
+    }
+
+    [Fact]
+    public async Task A_run_closing_an_open_job_closes_it_through_its_worker_with_the_whole_record()
+    {
+        await using var cluster = await RegattaCluster.StartAsync();
+        var (worker, assignment) = await RegisteredWorker(cluster, "w-timeout", "r-timeout");
+        await worker.Assign(assignment);
+        var delivered = await worker.NextAssignment(TimeSpan.FromSeconds(10));
+
+        await worker.Cluster.CloseJob(assignment.JobId, JobResult.Timeout, "round deadline passed");
+
+        var job = await cluster.Grains.GetGrain<IJobGrain>(assignment.JobId).Get();
+        Assert.Equal((JobStatus.Closed, JobResult.Timeout, "round deadline passed", "w-timeout", "r-timeout", 1, delivered!.OpenedAt),
+            (job!.Status, job.Result, job.Error, job.WorkerId, job.RunId, job.Round, job.OpenedAt));
+        var refused = await Assert.ThrowsAsync<RegattaException>(() => worker.Agent.Complete(assignment.JobId, new JobOutcome { Succeeded = true }));
+        Assert.Equal("job_closed", refused.Code);
+        var history = await Eventually.Until(() => cluster.Grains.GetGrain<IJobHistoryGrain>(JobHistoryKeys.ForWorker("w-timeout")).GetPage(0, 10),
+            h => h.Items.Single().Status == JobStatus.Closed, what: "the worker's history shows the closing");
+        Assert.Equal(JobResult.Timeout, history.Items[0].Result);
+        Assert.Equal(1, (await cluster.Grains.GetGrain<IWorkerOperatorGrain>("w-timeout").GetView()).JobsFailed);
     }
 
     [Fact]
@@ -91,7 +119,7 @@ public sealed class JobOpeningTests
     }
 
     [Fact]
-    public async Task A_job_the_run_closed_while_its_opening_was_lost_is_refused_and_leaves_its_worker()
+    public async Task A_job_the_run_closes_after_a_crash_is_closed_from_its_workers_assignment_and_the_report_refused()
     {
         var cluster = await RegattaCluster.StartAsync();
         try
@@ -101,7 +129,7 @@ public sealed class JobOpeningTests
             await Eventually.Until(async () => (await worker.Agent.Heartbeat(new Heartbeat())).PendingAssignments, n => n == 1, what: "the worker stored its assignment");
             cluster = await cluster.CrashAndRestartAsync();
             var job = cluster.Grains.GetGrain<IJobGrain>(assignment.JobId);
-            await job.Close(JobResult.Timeout, "round deadline passed"); // the run's deadline, before the worker reported
+            await cluster.Grains.GetGrain<IWorkerClusterGrain>("w-gone").CloseJob(assignment.JobId, JobResult.Timeout, "round deadline passed"); // the run's deadline, before the worker reported
 
             var agent = cluster.Grains.GetGrain<IWorkerGrain>("w-gone");
             var refused = await Assert.ThrowsAsync<RegattaException>(() => agent.Complete(assignment.JobId, new JobOutcome { Succeeded = true }));
@@ -124,7 +152,7 @@ public sealed class JobOpeningTests
         var job = cluster.Grains.GetGrain<IJobGrain>(assignment.JobId);
 
         // The round's deadline passed while the assignment was still on its way.
-        await job.Close(JobResult.Timeout, "round deadline passed");
+        await worker.Cluster.CloseJob(assignment.JobId, JobResult.Timeout, "round deadline passed");
         Assert.Null(await job.Get()); // nothing to show until the worker's copy arrives
         await Assert.ThrowsAsync<RegattaException>(() => job.Complete("w-late", new JobOutcome { Succeeded = true }));
 

@@ -74,9 +74,11 @@ public sealed class ProvisioningTests : IAsyncLifetime
         Assert.Equal(RunState.Warmup, (await run.GetView()).State); // the warmup is over, but w-slow has no kit yet
 
         slow.Answers = _ => true;
-        var pending = await _cluster.Grains.GetGrain<IJobGrain>((await run.GetView()).RunId + ".provision.2.w-slow").Get();
-        Assert.NotNull(pending);
-        await _cluster.Grains.GetGrain<IJobGrain>(pending!.JobId).Complete("w-slow", new JobOutcome { Succeeded = true, OutputHash = pending.InputModelHash });
+        var view = await run.GetView();
+        var history = await _cluster.Grains.GetGrain<IJobHistoryGrain>(JobHistoryKeys.ForWorker("w-slow")).GetPage(0, 10);
+        var pending = Assert.Single(history.Items, j => j.Kind == JobKind.Provision);
+        Assert.Equal((view.RunId + ".provision.2.w-slow", JobStatus.Opened), (pending.JobId, pending.Status));
+        await slow.Grain.Complete(pending.JobId, new JobOutcome { Succeeded = true, OutputHash = view.KitHash });
         var end = await Eventually.Until(run.GetView, v => v.State.IsTerminal(), what: "run ends");
         Assert.Equal(RunState.Finished, end.State);
         Assert.Equal(2, (await run.GetRounds()).Single().UpdatesAccepted);

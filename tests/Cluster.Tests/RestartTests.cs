@@ -121,11 +121,13 @@ public sealed class RestartTests
 
             cluster = await cluster.RestartAsync(heartbeatTimeout: TimeSpan.FromMinutes(5));
 
-            // Nothing calls the run now: only its reminder can wake it. Its retry opens attempt 2's job.
-            var retried = cluster.Grains.GetGrain<IJobGrain>("sleeper.train.r1.a2.w-a");
-            var job = await Eventually.Until(retried.Get, j => j is not null, TimeSpan.FromSeconds(40), "the reminder wakes the run");
-            Assert.True(job!.OpenedAt > stoppedAt, "attempt 2 must be opened by the restarted cluster");
-            Assert.Equal(JobStatus.Opened, job!.Status);
+            // Nothing calls the run now: only its reminder can wake it. Its retry opens attempt 2's job (at its worker).
+            var jobs = cluster.Grains.GetGrain<IJobHistoryGrain>(JobHistoryKeys.ForWorker("w-a"));
+            var history = await Eventually.Until(() => jobs.GetPage(0, 20), h => h.Items.Any(j => j.JobId == "sleeper.train.r1.a2.w-a"),
+                TimeSpan.FromSeconds(40), "the reminder wakes the run");
+            var job = history.Items.Single(j => j.JobId == "sleeper.train.r1.a2.w-a");
+            Assert.True(job.OpenedAt > stoppedAt, "attempt 2 must be opened by the restarted cluster");
+            Assert.Equal(JobStatus.Opened, job.Status);
             var first = await cluster.Grains.GetGrain<IJobGrain>("sleeper.train.r1.a1.w-a").Get();
             Assert.Equal(JobResult.Timeout, first!.Result);
             var view = await cluster.Grains.GetGrain<IRunGrain>("sleeper").GetView();
