@@ -16,9 +16,11 @@ public static class LargeArrays
     public static byte[] AllocateUninitialized(int length)
     {
         if (length < 4 * HugePage || !OperatingSystem.IsLinux()) return GC.AllocateUninitializedArray<byte>(length);
-        // Pinned, so the advice covers the range the array keeps for its whole life.
-        var array = GC.AllocateUninitializedArray<byte>(length, pinned: true);
-        var start = Marshal.UnsafeAddrOfPinnedArrayElement(array, 0);
+        var array = GC.AllocateUninitializedArray<byte>(length);
+        // Large arrays do not move unless the GC is told to compact them; if one does, it only loses the advice.
+        var pin = GCHandle.Alloc(array, GCHandleType.Pinned);
+        var start = pin.AddrOfPinnedObject();
+        pin.Free();
         var first = (start + HugePage - 1) & ~(nint)(HugePage - 1);
         var end = (start + length) & ~(nint)(HugePage - 1);
         if (end > first)
