@@ -202,7 +202,7 @@ public sealed class ModelTransfer(IGrainFactory grains, string cacheDir, ILogger
         if (length is <= 0 or > BlobLimits.MaxBlobBytes || offset > held)
             throw new InvalidDataException($"the blob endpoint sent an unusable answer (bytes from {offset} of {length}, {held} held)");
         // Every byte is written below (from the .part file or the socket) before anyone sees the array: no zeroing first.
-        var data = GC.AllocateUninitializedArray<byte>((int)length);
+        var data = LargeArrays.AllocateUninitialized((int)length);
         await using var hasher = new BlobHasher();
         if (offset > 0)
         {

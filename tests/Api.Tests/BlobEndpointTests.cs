@@ -284,6 +284,46 @@ public sealed class BlobEndpointTests(ApiSilo silo)
     }
 
     [Fact]
+    public async Task A_download_changed_on_the_way_is_refused_and_leaves_nothing_in_the_cache()
+    {
+        // Larger than LargeArrays' huge-page threshold, so the array the agent receives into is the advised kind.
+        var (bytes, hash) = Blob(9 * Chunk + 3, 17);
+        await _admin.PutAsync($"/blobs/{hash}", Body(bytes)).Expect(HttpStatusCode.Created);
+        var corrupting = new CorruptDownloads(silo.Server.CreateHandler());
+        var options = new ModelTransferOptions { BlobUrl = silo.Server.BaseAddress.ToString(), Handler = corrupting };
+        var downloader = new ModelTransfer(silo.Grains, Path.Combine(silo.DataDir, "agent-baddown-" + Guid.NewGuid().ToString("N")), NullLogger.Instance, options);
+
+        await Assert.ThrowsAsync<InvalidDataException>(() => downloader.FetchAsync(hash, null, CancellationToken.None));
+
+        Assert.Equal(1, corrupting.Corrupted);
+        Assert.Empty(Directory.EnumerateFiles(downloader.CacheDir));
+        corrupting.Enabled = false;
+        Assert.Equal(bytes, await downloader.FetchAsync(hash, null, CancellationToken.None));
+        Assert.True(File.Exists(downloader.CachedPath(hash)));
+    }
+
+    /// <summary>Flips one byte of every blob download's body while <see cref="Enabled"/>.</summary>
+    private sealed class CorruptDownloads(HttpMessageHandler inner) : DelegatingHandler(inner)
+    {
+        public bool Enabled { get; set; } = true;
+        public int Corrupted { get; private set; }
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct)
+        {
+            var response = await base.SendAsync(request, ct);
+            if (!Enabled || request.Method != HttpMethod.Get || !response.IsSuccessStatusCode || request.RequestUri!.AbsolutePath.EndsWith("/upload"))
+                return response;
+            var body = await response.Content.ReadAsByteArrayAsync(ct);
+            body[body.Length / 2] ^= 0xff;
+            Corrupted++;
+            var content = new ByteArrayContent(body);
+            foreach (var header in response.Content.Headers) content.Headers.TryAddWithoutValidation(header.Key, header.Value);
+            response.Content = content;
+            return response;
+        }
+    }
+
+    [Fact]
     public async Task Against_a_store_that_cannot_stage_the_agent_uploads_under_the_key_over_http()
     {
         var refusing = new RefuseStaging(silo.Server.CreateHandler());
