@@ -28,7 +28,10 @@ public interface IJobGrain : IGrainWithStringKey
 [Alias("regatta.IJobHistoryGrain")]
 public interface IJobHistoryGrain : IGrainWithStringKey
 {
+    /// <summary>Records a job's state; returns once it is stored (an opening is stored with the next closing).</summary>
     [Alias("Record")] Task Record(JobSummary job);
+    /// <summary>Shows a job that just opened (one-way: a round's opening does not wait for N replies).</summary>
+    [Alias("RecordOpening"), OneWay] Task RecordOpening(JobSummary job);
     /// <summary>Newest first.</summary>
     [Alias("GetPage")] Task<Page<JobSummary>> GetPage(int skip, int take);
 }

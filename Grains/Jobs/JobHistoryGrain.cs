@@ -70,6 +70,8 @@ public sealed class JobHistoryGrain(
         if (_openingsUnwritten) await _writes.Persist();
     }
 
+    public Task RecordOpening(JobSummary job) => Record(job);
+
     public Task<Page<JobSummary>> GetPage(int skip, int take)
     {
         Paging.Check(skip, take);

@@ -312,11 +312,7 @@ public sealed class WorkerGrain(
         var opened = assignment.ToJob(WorkerId);
         try
         {
-            // The histories show the opening at once and store it with the job's closing.
-            var summary = JobSummary.Of(opened);
-            await Task.WhenAll(Save(),
-                GrainFactory.GetGrain<IJobHistoryGrain>(JobHistoryKeys.ForRun(opened.RunId)).Record(summary),
-                GrainFactory.GetGrain<IJobHistoryGrain>(JobHistoryKeys.ForWorker(WorkerId)).Record(summary));
+            await Save();
         }
         catch
         {
@@ -329,6 +325,10 @@ public sealed class WorkerGrain(
         }
         Telemetry.RegattaMetrics.JobOpened(opened);
         waiter?.Handed.TrySetResult(assignment);
+        // The histories show the opening (and store it with the job's closing).
+        var summary = JobSummary.Of(opened);
+        GrainFactory.GetGrain<IJobHistoryGrain>(JobHistoryKeys.ForRun(opened.RunId)).RecordOpening(summary).Ignore();
+        GrainFactory.GetGrain<IJobHistoryGrain>(JobHistoryKeys.ForWorker(WorkerId)).RecordOpening(summary).Ignore();
     }
 
     public async Task CloseJob(string jobId, JobResult result, string reason)

@@ -31,7 +31,9 @@ public sealed class JobOpeningTests
         // The open job shows in both histories; its own grain stores it when it closes.
         foreach (var owner in new[] { JobHistoryKeys.ForWorker("w-open"), JobHistoryKeys.ForRun("r-open") })
         {
-            var opened = Assert.Single((await cluster.Grains.GetGrain<IJobHistoryGrain>(owner).GetPage(0, 10)).Items);
+            var page = await Eventually.Until(() => cluster.Grains.GetGrain<IJobHistoryGrain>(owner).GetPage(0, 10), p => p.Total == 1,
+                what: "the opening reaches the history (one-way)");
+            var opened = Assert.Single(page.Items);
             Assert.Equal((assignment.JobId, JobStatus.Opened, "w-open", "r-open", 1, JobKind.Train, delivered.OpenedAt),
                 (opened.JobId, opened.Status, opened.WorkerId, opened.RunId, opened.Round, opened.Kind, opened.OpenedAt));
         }
