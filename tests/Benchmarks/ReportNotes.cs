@@ -15,10 +15,12 @@ public static class ReportNotes
           round time. K = 64 runs at P = 4M and 16M, P = 64M only at K = 8: every update is held at once.
         - FedAvg round = `RoundAggregator.Create(FedAvg, P)` → `AddRange` of the K updates → `Finish` → `RoundAggregator.Recycle`
           (the caller hands the applied result back so the next round reuses it, as CandidateBuilder does). Kernel: one read of
-          each update — the fold writes sum + Σ wⱼ·Δⱼ into a scratch buffer in 16 KiB blocks (the finite check runs on each
-          finished block while it is in L1), up to `FedAvgAccumulator.MaxBatch` updates per pass over the sum, blocks spread over
-          the cores; buffers swap only when every block is finite, so a NaN/∞ update is refused with the sum bit-for-bit
-          unchanged. `Finish` divides in place. The `FedAvg step` rows split it.
+          each update — per vector of coordinates the fold loads the sum and each update once, multiplies-adds in registers,
+          checks the result is finite and writes sum + Σ wⱼ·Δⱼ once into a scratch buffer (non-temporal stores: no read for
+          ownership), up to `FedAvgAccumulator.MaxBatch` updates per pass over the sum, 1 MiB chunks spread over the cores;
+          buffers swap only when every value is finite, so a NaN/∞ update is refused with the sum bit-for-bit unchanged. A
+          round's first pass that is also its call's last (K ≤ MaxBatch in one `AddRange`) writes the mean beside the sum, and
+          `Finish` hands it over; otherwise `Finish` divides in place. The `FedAvg step` rows split it.
         - Sequential read = `TensorPrimitives.Sum` over the same K buffers, single-threaded: the cost of touching each byte once.
         - Flower numpy = `flwr.server.strategy.aggregate.aggregate` reproduced in `python3 -c` with Debian's python3-numpy, on K
           distinct arrays; missing when numpy is not installed (the runner never installs it), and left out where Flower's
@@ -73,13 +75,15 @@ public static class ReportNotes
     }
 
     /// <summary>
-    /// Model sizes moved per round for K updates folded <see cref="FedAvgAccumulator.MaxBatch"/> per pass: K reads, then per
-    /// pass a read of the sum (not on the first), a write of the scratch and its read-for-ownership; the divide reads and writes.
+    /// Model sizes moved per round for K updates folded <see cref="FedAvgAccumulator.MaxBatch"/> per pass (models past
+    /// the non-temporal threshold, as every benchmarked P is): K reads, then per pass a read of the sum (not on the first)
+    /// and a write of the scratch (no read-for-ownership); then the mean: written beside the sum by a single pass, else
+    /// the divide reads and writes.
     /// </summary>
     private static int Traffic(int k)
     {
         var passes = (k + FedAvgAccumulator.MaxBatch - 1) / FedAvgAccumulator.MaxBatch;
-        return k + passes * 3 - 1 + 2;
+        return k + passes * 2 - 1 + (passes == 1 ? 1 : 2);
     }
 
     private static double TrafficBound(int k) => (double)k / Traffic(k);

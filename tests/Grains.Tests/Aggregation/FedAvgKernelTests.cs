@@ -206,4 +206,94 @@ public class FedAvgKernelTests
             FedAvgAccumulator.MaxDegreeOfParallelism = -1;
         }
     }
+
+    // Past the non-temporal threshold, odd, so the stores' unaligned head and scalar tail are exercised.
+    private const int Streamed = FedAvgAccumulator.NonTemporalLength + FedAvgAccumulator.Block + 13;
+
+    [Theory]
+    [InlineData(1, 5)]
+    [InlineData(8, 5)]
+    [InlineData(8, FedAvgAccumulator.Block + 1)]
+    [InlineData(1, Streamed)]
+    [InlineData(8, Streamed)]
+    [InlineData(FedAvgAccumulator.MaxBatch, Large)]
+    public void A_round_in_one_batch_hands_over_the_mean_bit_identical_to_dividing_the_sum(int count, int length)
+    {
+        // One AddRange of at most MaxBatch updates: the fold writes the mean too, and Finish hands it over.
+        var deltas = Deltas(count, length, seed: count * 7 + length);
+        var expected = OneByOne(deltas, length).Result(); // Result divides the committed sum (TensorPrimitives.Divide)
+        var round = RoundAggregator.Create(new AggregationSpec { Strategy = AggregationStrategy.FedAvg }, length);
+        Assert.All(round.AddRange(Batch(deltas)), r => Assert.Null(r));
+        Assert.Equal(expected, round.Finish().Delta);
+    }
+
+    [Fact]
+    public void Folding_after_the_mean_was_written_drops_it_and_divides_the_new_sum()
+    {
+        var deltas = Deltas(5, Streamed, seed: 13);
+        var spec = new AggregationSpec { Strategy = AggregationStrategy.FedAvg };
+        var round = RoundAggregator.Create(spec, Streamed);
+        round.AddRange(Batch(deltas)[..3]); // first fold and last of its call: writes the mean
+        round.Add(deltas[3], Weight(3));    // takes the mean's buffer as its scratch
+        round.AddRange(Batch(deltas)[4..]);
+        Assert.Equal(OneByOne(deltas, Streamed).Result(), round.Finish().Delta);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(7)]
+    [InlineData(Streamed / 2)]
+    [InlineData(Streamed - 1)]
+    public void A_refused_batch_that_would_have_written_the_mean_leaves_nothing_behind(int at)
+    {
+        var deltas = Deltas(4, Streamed, seed: 17);
+        var poisoned = deltas.Select(d => (float[])d.Clone()).ToArray();
+        poisoned[2][at] = float.NaN;
+        var spec = new AggregationSpec { Strategy = AggregationStrategy.FedAvg };
+        var round = RoundAggregator.Create(spec, Streamed);
+        var refused = round.AddRange(Batch(poisoned));
+        Assert.Equal([false, false, true, false], refused.Select(r => r is not null));
+        // The others were folded one at a time after the batch failed; the round's mean is theirs.
+        var expected = new FedAvgAccumulator(Streamed);
+        foreach (var i in new[] { 0, 1, 3 }) expected.Add(deltas[i], Weight(i));
+        Assert.Equal(expected.Result(), round.Finish().Delta);
+    }
+
+    [Fact]
+    public void A_non_finite_update_leaves_a_streamed_sum_bit_for_bit_unchanged()
+    {
+        var deltas = Deltas(3, Streamed, seed: 19);
+        var acc = new FedAvgAccumulator(Streamed);
+        Assert.All(acc.AddRange(Batch(deltas)), r => Assert.Null(r));
+        var before = acc.Result();
+        foreach (var at in new[] { 0, 5, Streamed / 3, Streamed - 1 })
+        {
+            var bad = (float[])deltas[1].Clone();
+            bad[at] = float.PositiveInfinity;
+            Assert.Contains("non-finite", Assert.Throws<ArgumentException>(() => acc.Add(bad, 2)).Message);
+            Assert.Equal(3, acc.Count);
+            Assert.Equal(before, acc.Result());
+        }
+    }
+
+    [Fact]
+    public unsafe void The_divided_store_matches_TensorPrimitives_at_every_alignment_and_length()
+    {
+        var from = Deltas(1, 200, seed: 23)[0];
+        var to = new float[256];
+        foreach (var streaming in new[] { true, false })
+            for (var offset = 0; offset < 16; offset++)
+                for (var n = 0; n <= 40; n += 3)
+                {
+                    Array.Fill(to, -7f);
+                    fixed (float* f = from)
+                    fixed (float* t = to)
+                        FedAvgAccumulator.StoreDivided(f, 3.7f, t + offset, n, streaming);
+                    var expected = new float[n];
+                    System.Numerics.Tensors.TensorPrimitives.Divide(from.AsSpan(0, n), 3.7f, expected);
+                    Assert.Equal(expected, to.AsSpan(offset, n).ToArray());
+                    Assert.All(to.AsSpan(0, offset).ToArray(), v => Assert.Equal(-7f, v));
+                    Assert.All(to.AsSpan(offset + n).ToArray(), v => Assert.Equal(-7f, v));
+                }
+    }
 }
