@@ -32,6 +32,8 @@ public interface IJobHistoryGrain : IGrainWithStringKey
     [Alias("Record")] Task Record(JobSummary job);
     /// <summary>Shows a job that just opened (one-way: a round's opening does not wait for N replies).</summary>
     [Alias("RecordOpening"), OneWay] Task RecordOpening(JobSummary job);
+    /// <summary>Shows the jobs a run's round just opened, in one message.</summary>
+    [Alias("RecordOpenings"), OneWay] Task RecordOpenings(List<JobSummary> jobs);
     /// <summary>Newest first.</summary>
     [Alias("GetPage")] Task<Page<JobSummary>> GetPage(int skip, int take);
 }

@@ -72,6 +72,12 @@ public sealed class JobHistoryGrain(
 
     public Task RecordOpening(JobSummary job) => Record(job);
 
+    public Task RecordOpenings(List<JobSummary> jobs)
+    {
+        foreach (var job in jobs) Record(job);
+        return Task.CompletedTask;
+    }
+
     public Task<Page<JobSummary>> GetPage(int skip, int take)
     {
         Paging.Check(skip, take);

@@ -271,12 +271,15 @@ public sealed class RunGrain(
         var summary = effects.Count > 0 ? GrainFactory.GetGrain<IRunRegistryGrain>(0).Update(_machine.ToSummary()) : Task.CompletedTask;
         // A round opens or closes one job per member: those messages go out together, not one after another.
         var jobCalls = new List<Task>();
+        List<JobSummary>? openings = null;
         foreach (var effect in effects)
         {
             switch (effect)
             {
                 case OpenJob open:
                     jobCalls.Add(OpenJob(open));
+                    (openings ??= []).Add(new JobSummary(open.JobId, RunId, open.Round, open.WorkerId, open.Kind,
+                        JobStatus.Opened, JobResult.None, time.GetUtcNow(), null, null));
                     break;
                 case CloseJob close:
                     jobCalls.Add(CloseJob(close));
@@ -305,6 +308,8 @@ public sealed class RunGrain(
                     break;
             }
         }
+        // The run's history shows the round's openings in one message (each worker tells its own history).
+        if (openings is not null) GrainFactory.GetGrain<IJobHistoryGrain>(JobHistoryKeys.ForRun(RunId)).RecordOpenings(openings).Ignore();
         await Drain(jobCalls);
         await summary;
     }

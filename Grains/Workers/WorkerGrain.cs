@@ -325,10 +325,8 @@ public sealed class WorkerGrain(
         }
         Telemetry.RegattaMetrics.JobOpened(opened);
         waiter?.Handed.TrySetResult(assignment);
-        // The histories show the opening (and store it with the job's closing).
-        var summary = JobSummary.Of(opened);
-        GrainFactory.GetGrain<IJobHistoryGrain>(JobHistoryKeys.ForRun(opened.RunId)).RecordOpening(summary).Ignore();
-        GrainFactory.GetGrain<IJobHistoryGrain>(JobHistoryKeys.ForWorker(WorkerId)).RecordOpening(summary).Ignore();
+        // The worker's history shows the opening (the run's shows its whole round at once) and stores it with the closing.
+        GrainFactory.GetGrain<IJobHistoryGrain>(JobHistoryKeys.ForWorker(WorkerId)).RecordOpening(JobSummary.Of(opened)).Ignore();
     }
 
     public async Task CloseJob(string jobId, JobResult result, string reason)
