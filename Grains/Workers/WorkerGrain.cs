@@ -152,7 +152,7 @@ public sealed class WorkerGrain(
         if (WorkerRules.HeartbeatProblems(heartbeat) is { } problem) throw new RegattaException("bad_heartbeat", problem);
 
         Telemetry.RegattaMetrics.Heartbeat();
-        var reported = heartbeat.Reported ?? heartbeat.Status.ToString().ToLowerInvariant();
+        var reported = WorkerRules.ReportedWord(heartbeat);
         var changed = Data.Liveness != heartbeat.Status || Data.ReportedStatus != reported || heartbeat.TokensServedSinceLast > 0;
         Data.LastSeen = time.GetUtcNow();
         Data.Liveness = heartbeat.Status;

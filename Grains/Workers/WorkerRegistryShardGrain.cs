@@ -11,36 +11,42 @@ public sealed class WorkerRegistryShardState
 }
 
 /// <summary>
-/// One slice of the worker list (see <see cref="WorkerRegistry"/>), kept in memory and written behind: a change
-/// marks the slice dirty and the shard writes it at most once per <see cref="FlushDelay"/> (and when it
-/// deactivates), so a registration storm of N workers costs each shard a write per second instead of one per store
-/// round-trip (32 shards writing back to back doubled the storm's store traffic). Upserts return once the slice in
-/// memory has changed, so lists and counts see them at once. The worker grain's own state is the record of truth:
-/// a silo lost within a second of a change leaves the slice stale until that worker's next state write (at the
-/// latest its periodic heartbeat save) upserts it again. Reentrant: a write in flight holds up no upsert.
+/// One slice of the worker list (see <see cref="WorkerRegistry"/>), kept in memory and written behind
+/// (<see cref="WriteBehind"/>): a change marks the slice dirty, and the shard writes it once its changes pause for a
+/// <see cref="Tick"/>, at most <see cref="MaxDelay"/> after the first unwritten one (and when it deactivates). A
+/// registration storm of N workers thus costs each shard a write per second instead of one per store round-trip (32
+/// shards writing back to back doubled the storm's store traffic), and is stored a tick after it ends. Upserts return
+/// once the slice in memory has changed, so lists and counts see them at once. The worker grain's own state is the
+/// record of truth: a silo lost before a change is written leaves the slice stale until that worker's next state write
+/// (at the latest its periodic heartbeat save) upserts it again. Reentrant: a write in flight holds up no upsert.
 /// </summary>
 [Reentrant]
 public sealed class WorkerRegistryShardGrain(
     [PersistentState("workers", StoreNames.Regatta)] IPersistentState<WorkerRegistryShardState> state,
+    TimeProvider time,
     ILogger<WorkerRegistryShardGrain> logger) : Grain, IWorkerRegistryShardGrain
 {
-    /// <summary>How long a change may wait for its write; also the most writes per second one shard makes.</summary>
-    public static readonly TimeSpan FlushDelay = TimeSpan.FromSeconds(1);
+    /// <summary>The longest a change waits for its write while changes keep coming; also the most writes per second one shard makes then.</summary>
+    public static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(1);
+
+    /// <summary>How often a dirty shard looks whether its changes have paused.</summary>
+    public static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(100);
 
     private Dictionary<string, WorkerSummary> _workers = null!;
-    private bool _dirty;         // changed in memory since the last snapshot was taken
+    private WriteBehind _writeBehind = null!;
     private IGrainTimer? _flush; // set while a write is due
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _workers = state.State.Workers;
+        _writeBehind = new WriteBehind(MaxDelay, time);
         state.State = new(); // the live slice is _workers; the persistent state only carries snapshots to the store
         return Task.CompletedTask;
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (_dirty) await WriteSnapshot();
+        if (_writeBehind.Dirty) await WriteSnapshot();
     }
 
     public Task Upsert(WorkerSummary worker)
@@ -80,19 +86,22 @@ public sealed class WorkerRegistryShardGrain(
 
     private void Changed()
     {
-        _dirty = true;
+        _writeBehind.Changed();
         // KeepAlive: a dirty slice must not be collected before it is written (deactivation writes it too).
-        _flush ??= this.RegisterGrainTimer(Flush, new GrainTimerCreationOptions(FlushDelay, FlushDelay) { KeepAlive = true });
+        _flush ??= this.RegisterGrainTimer(Flush, new GrainTimerCreationOptions(Tick, Tick) { KeepAlive = true });
     }
 
-    /// <summary>Ticks every <see cref="FlushDelay"/> while there is something to write; stops after a quiet tick.</summary>
+    /// <summary>Ticks while there is something to write; stops once a tick finds the slice clean.</summary>
     private async Task Flush(CancellationToken cancellationToken)
     {
-        if (!_dirty)
+        switch (_writeBehind.OnTick())
         {
-            _flush?.Dispose();
-            _flush = null;
-            return;
+            case WriteBehind.Tick.Idle:
+                _flush?.Dispose();
+                _flush = null;
+                return;
+            case WriteBehind.Tick.Wait:
+                return;
         }
         try
         {
@@ -100,9 +109,9 @@ public sealed class WorkerRegistryShardGrain(
         }
         catch (Exception e)
         {
-            // Still dirty: the next tick tries again with whatever has changed since.
-            _dirty = true;
-            logger.LogWarning(e, "Worker registry shard {Shard} could not store its slice; retrying in {Delay}", this.GetPrimaryKeyLong(), FlushDelay);
+            // Unwritten again: a later tick tries again with whatever has changed since.
+            _writeBehind.Failed();
+            logger.LogWarning(e, "Worker registry shard {Shard} could not store its slice; retrying", this.GetPrimaryKeyLong());
         }
     }
 
@@ -110,7 +119,6 @@ public sealed class WorkerRegistryShardGrain(
     {
         // A copy: later turns change _workers while the store serialises; the copy is dropped once written.
         state.State = new WorkerRegistryShardState { Workers = new(_workers) };
-        _dirty = false;
         try
         {
             await state.WriteStateAsync();

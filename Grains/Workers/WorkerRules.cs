@@ -32,6 +32,19 @@ public static class WorkerRules
         return null;
     }
 
+    /// <summary>
+    /// The status word a heartbeat records: the worker's own word when it sent one, else its liveness in lower case
+    /// (constant strings: this runs for every heartbeat).
+    /// </summary>
+    public static string ReportedWord(Heartbeat heartbeat) => heartbeat.Reported ?? heartbeat.Status switch
+    {
+        Liveness.Online => "online",
+        Liveness.Busy => "busy",
+        Liveness.Standby => "standby",
+        Liveness.Offline => "offline",
+        var other => other.ToString().ToLowerInvariant(),
+    };
+
     /// <summary>Longest status word a worker may report about itself.</summary>
     public const int MaxReportedStatusLength = 32;
 

@@ -10,7 +10,7 @@ namespace Regatta.Benchmarks.Scenarios;
 /// <summary>
 /// Registration storm: N workers register and are approved through the TCP clients, as many agents starting at once and
 /// an operator approving them would do (two WorkerGrain writes each, plus their registry shard's writes). The clock stops
-/// when the registry's stored slices hold all N as approved: the shards write behind (at most once a second), and a
+/// when the registry's stored slices hold all N as approved: the shards write behind (a tick after the storm's changes pause, at most a second after the first), and a
 /// storm is over when what it changed is durable, as the baseline's writes are when their calls return.
 /// Baseline, same clients and store: N no-op grains activated and writing one record each. The two alternate, best of
 /// two each (the second storm registers other workers). Target ≤ 2×.

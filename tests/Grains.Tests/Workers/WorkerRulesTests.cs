@@ -69,4 +69,12 @@ public sealed class WorkerRulesTests
         Assert.NotNull(WorkerRules.ReportedStatusProblem("online\n"));
         Assert.StartsWith("status", WorkerRules.HeartbeatProblems(new Heartbeat { Reported = "a\u0000b" }));
     }
+
+    [Fact]
+    public void The_recorded_status_word_is_the_workers_own_else_its_liveness_in_lower_case()
+    {
+        foreach (var liveness in Enum.GetValues<Liveness>())
+            Assert.Equal(liveness.ToString().ToLowerInvariant(), WorkerRules.ReportedWord(new Heartbeat { Status = liveness }));
+        Assert.Equal("warming-up", WorkerRules.ReportedWord(new Heartbeat { Status = Liveness.Online, Reported = "warming-up" }));
+    }
 }
