@@ -272,14 +272,16 @@ public sealed class RunGrain(
         // A round opens or closes one job per member: those messages go out together, not one after another.
         var jobCalls = new List<Task>();
         List<JobSummary>? openings = null;
+        var now = time.GetUtcNow();
         foreach (var effect in effects)
         {
             switch (effect)
             {
                 case OpenJob open:
-                    jobCalls.Add(OpenJob(open));
-                    (openings ??= []).Add(new JobSummary(open.JobId, RunId, open.Round, open.WorkerId, open.Kind,
-                        JobStatus.Opened, JobResult.None, time.GetUtcNow(), null, null));
+                    var assignment = AssignmentOf(open);
+                    jobCalls.Add(Worker(open.WorkerId).Assign(assignment));
+                    // The worker stamps its own opening time; the history shows the run's until the job closes.
+                    (openings ??= []).Add(JobSummary.Of(assignment.ToJob(open.WorkerId)) with { OpenedAt = now });
                     break;
                 case CloseJob close:
                     jobCalls.Add(CloseJob(close));
@@ -324,8 +326,8 @@ public sealed class RunGrain(
     private Task CloseJob(CloseJob close) => Worker(close.WorkerId).CloseJob(close.JobId, close.Result, close.Reason);
 
     /// <summary>Hands the job to its worker, which opens the job (one message from the run per job).</summary>
-    private Task OpenJob(OpenJob open) =>
-        Worker(open.WorkerId).Assign(new Assignment
+    private Assignment AssignmentOf(OpenJob open) =>
+        new()
         {
             JobId = open.JobId,
             RunId = RunId,
@@ -337,7 +339,7 @@ public sealed class RunGrain(
             Spec = Data.Spec!,
             Partition = open.Partition,
             Deadline = open.Deadline,
-        });
+        };
 
     private Task OpenSecAgg(OpenSecAgg open)
     {
@@ -353,7 +355,7 @@ public sealed class RunGrain(
     /// <summary>After a crash between persisting and acting, the run's open jobs are opened again (idempotently).</summary>
     private async Task ReplayOpenJobs()
     {
-        foreach (var job in _machine.ReplayOpenJobs()) await OpenJob(job);
+        foreach (var job in _machine.ReplayOpenJobs()) await Worker(job.WorkerId).Assign(AssignmentOf(job));
         if (Data.Spec!.Privacy.SecureAggregation && Data.State == RunState.RoundTrain && Data.Current is { } round)
             await OpenSecAgg(new OpenSecAgg(round.Round, round.Attempt, round.Selected, round.Deadline));
     }

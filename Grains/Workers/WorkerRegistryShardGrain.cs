@@ -13,7 +13,7 @@ public sealed class WorkerRegistryShardState
 /// <summary>
 /// One slice of the worker list (see <see cref="WorkerRegistry"/>), kept in memory and written behind
 /// (<see cref="WriteBehind"/>): a change marks the slice dirty, and the shard writes it once its changes pause for a
-/// <see cref="Tick"/>, at most <see cref="MaxDelay"/> after the first unwritten one (and when it deactivates). A
+/// <see cref="TickInterval"/>, at most <see cref="MaxDelay"/> after the first unwritten one (and when it deactivates). A
 /// registration storm of N workers thus costs each shard a write per second instead of one per store round-trip (32
 /// shards writing back to back doubled the storm's store traffic), and is stored a tick after it ends. Upserts return
 /// once the slice in memory has changed, so lists and counts see them at once. The worker grain's own state is the
@@ -30,7 +30,7 @@ public sealed class WorkerRegistryShardGrain(
     public static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(1);
 
     /// <summary>How often a dirty shard looks whether its changes have paused.</summary>
-    public static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(100);
+    public static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(100);
 
     private Dictionary<string, WorkerSummary> _workers = null!;
     private WriteBehind _writeBehind = null!;
@@ -88,7 +88,7 @@ public sealed class WorkerRegistryShardGrain(
     {
         _writeBehind.Changed();
         // KeepAlive: a dirty slice must not be collected before it is written (deactivation writes it too).
-        _flush ??= this.RegisterGrainTimer(Flush, new GrainTimerCreationOptions(Tick, Tick) { KeepAlive = true });
+        _flush ??= this.RegisterGrainTimer(Flush, new GrainTimerCreationOptions(TickInterval, TickInterval) { KeepAlive = true });
     }
 
     /// <summary>Ticks while there is something to write; stops once a tick finds the slice clean.</summary>

@@ -30,14 +30,11 @@ public sealed class JobOpeningTests
         Assert.Equal(0, (await worker.Agent.Heartbeat(new Heartbeat())).PendingAssignments);
         // The open job shows in its worker's history (its run's shows a round's openings from the run); its own grain
         // stores it when it closes.
-        foreach (var owner in new[] { JobHistoryKeys.ForWorker("w-open") })
-        {
-            var page = await Eventually.Until(() => cluster.Grains.GetGrain<IJobHistoryGrain>(owner).GetPage(0, 10), p => p.Total == 1,
-                what: "the opening reaches the history (one-way)");
-            var opened = Assert.Single(page.Items);
-            Assert.Equal((assignment.JobId, JobStatus.Opened, "w-open", "r-open", 1, JobKind.Train, delivered.OpenedAt),
-                (opened.JobId, opened.Status, opened.WorkerId, opened.RunId, opened.Round, opened.Kind, opened.OpenedAt));
-        }
+        var page = await Eventually.Until(() => cluster.Grains.GetGrain<IJobHistoryGrain>(JobHistoryKeys.ForWorker("w-open")).GetPage(0, 10),
+            p => p.Total == 1, what: "the opening reaches the history (one-way)");
+        var opened = Assert.Single(page.Items);
+        Assert.Equal((assignment.JobId, JobStatus.Opened, "w-open", "r-open", 1, JobKind.Train, delivered.OpenedAt),
+            (opened.JobId, opened.Status, opened.WorkerId, opened.RunId, opened.Round, opened.Kind, opened.OpenedAt));
 
         var closed = await worker.Agent.Complete(assignment.JobId, new JobOutcome { Succeeded = true });
         Assert.Equal((JobStatus.Closed, JobResult.Success, "r-open/1/1", delivered.OpenedAt), (closed.Status, closed.Result, closed.RequestId, closed.OpenedAt));
